@@ -15,7 +15,7 @@ interface CapCodec {
 }
 
 const empty = (code: 2 | 6 | 70): CapCodec => ({
-  decode: (_b, s, e) => (e === s ? ({ code } as Capability) : undefined),
+  decode: (_b, s, e) => (e === s ? { code } : undefined),
   encode: () => undefined,
 });
 

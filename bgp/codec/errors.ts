@@ -1,5 +1,5 @@
 import { TortieError } from '../../lib/errors.js';
-import { ErrorAction, NotifCode } from './constants.js';
+import { ErrorAction, type NotifCode } from './constants.js';
 
 /**
  * A decode failure that maps to a NOTIFICATION. The speaker sends

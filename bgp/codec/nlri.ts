@@ -2,7 +2,7 @@
  * NLRI encoding (RFC 4271 §4.3, RFC 4760 §5, RFC 7911 §3): a length in bits,
  * then just enough octets, optionally preceded by a 4-octet path identifier.
  */
-import { ipv4FromUint32, ipv6ToString, parseIpv4, parseIpv6Into, prefixLenSuffix, splitPrefix } from './addr.js';
+import { ipv4PrefixText, ipv6ToString, parseIpv4, parseIpv6Into, prefixLenSuffix, splitPrefix } from './addr.js';
 import { NotifCode, UpdateSubcode } from './constants.js';
 import { BgpEncodeError, BgpError } from './errors.js';
 import type { Nlri } from './types.js';
@@ -27,7 +27,7 @@ export function decodeIpv4Prefixes(b: Uint8Array, start: number, end: number, ad
     if (len > 32) throw invalidNetwork(`IPv4 prefix length ${len} > 32`);
     const n = (len + 7) >> 3;
     if (i + n > end) throw invalidNetwork(`IPv4 prefix /${len} overruns the field`);
-    let v = 0;
+    let v: number;
     switch (n) {
       case 4: v = (b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]; break;
       case 3: v = (b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8); break;
@@ -37,7 +37,7 @@ export function decodeIpv4Prefixes(b: Uint8Array, start: number, end: number, ad
     }
     i += n;
     if (len < 32) v &= len === 0 ? 0 : ~(0xffffffff >>> len);
-    const prefix = ipv4FromUint32(v >>> 0) + prefixLenSuffix(len);
+    const prefix = ipv4PrefixText(v >>> 0, len);
     out.push(addPath ? { prefix, pathId } : { prefix });
   }
   return out;

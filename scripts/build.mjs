@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+// Builds the four executables in dist/bin/ as single-file bundles.
+//
+// Each bundle carries everything it needs except Node's own built-in modules,
+// so a CNI invocation loads exactly one file and a host needs nothing but a
+// Node 24 runtime. The format is CommonJS: measured on this machine it starts
+// as fast as ESM or slightly faster, and an extensionless CommonJS file runs
+// anywhere it is copied (e.g. /opt/cni/bin) with no package.json beside it and
+// without Node's ESM syntax detection. Because the repository's package.json
+// says "type": "module", dist/package.json pins dist/ back to CommonJS.
+//
+// Usage: node scripts/build.mjs   (or `npm run build`, which type-checks first)
+
+import { build } from 'esbuild';
+import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { builtinModules } from 'node:module';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const distDir = join(root, 'dist');
+const binDir = join(distDir, 'bin');
+
+/** Output name → entry point. */
+const BUNDLES = {
+  'tortie-agent': 'agent/main.ts',
+  tortiectl: 'agent/ctl-main.ts',
+  tortie: 'cni/main.ts',
+  'tortie-ipam': 'ipam/cni-ipam-main.ts',
+};
+
+const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
+
+async function bundleOne(name, entry, version) {
+  const outfile = join(binDir, name);
+  const result = await build({
+    absWorkingDir: root,
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    packages: 'bundle',
+    platform: 'node',
+    target: 'node24',
+    format: 'cjs',
+    banner: { js: '#!/usr/bin/env node' },
+    minify: false,
+    treeShaking: true,
+    sourcemap: false,
+    charset: 'utf8',
+    define: {
+      TORTIE_VERSION: JSON.stringify(version),
+      'process.env.NODE_ENV': '"production"',
+    },
+    metafile: true,
+    logLevel: 'warning',
+  });
+  // Anything left external must be a Node built-in; otherwise the bundle
+  // would reach for node_modules at run time.
+  const output = result.metafile.outputs[relative(root, outfile)];
+  if (output === undefined) throw new Error(`esbuild wrote no output for ${name}`);
+  const strays = output.imports.filter((i) => i.external && !builtins.has(i.path));
+  if (strays.length > 0) {
+    throw new Error(`${name}: not bundled: ${strays.map((i) => i.path).join(', ')}`);
+  }
+  await chmod(outfile, 0o755);
+  const { size } = await stat(outfile);
+  return { name, entry, size };
+}
+
+async function main() {
+  const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8'));
+  await rm(binDir, { recursive: true, force: true });
+  await mkdir(binDir, { recursive: true });
+  await writeFile(
+    join(distDir, 'package.json'),
+    `${JSON.stringify({ type: 'commonjs', private: true }, null, 2)}\n`,
+  );
+  const built = await Promise.all(
+    Object.entries(BUNDLES).map(([name, entry]) => bundleOne(name, entry, pkg.version)),
+  );
+  for (const b of built) {
+    console.log(`build: dist/bin/${b.name.padEnd(13)} ${String(b.size).padStart(8)} bytes  <- ${b.entry}`);
+  }
+}
+
+main().catch((err) => {
+  console.error(`build: failed: ${err instanceof Error ? err.message : String(err)}`);
+  process.exitCode = 1;
+});

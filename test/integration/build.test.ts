@@ -1,0 +1,126 @@
+// The build pipeline: `scripts/build.mjs` must produce four single-file,
+// executable bundles that run with nothing but a Node runtime on PATH, from
+// anywhere they are copied to.
+
+import { expect } from 'chai';
+import { execFile, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { access, constants, copyFile, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { isBuiltin } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const execFileP = promisify(execFile);
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const binDir = join(root, 'dist', 'bin');
+const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version: string };
+
+const BUNDLES = ['tortie-agent', 'tortiectl', 'tortie', 'tortie-ipam'] as const;
+
+/** The environment a container runtime would give a plugin: PATH with our Node, nothing else. */
+function bareEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return { PATH: `${dirname(process.execPath)}:/usr/bin:/bin`, ...extra };
+}
+
+function run(file: string, args: string[], cwd: string, extra: Record<string, string> = {}): SpawnSyncReturns<string> {
+  const r = spawnSync(file, args, { cwd, env: bareEnv(extra), encoding: 'utf8', timeout: 10_000 });
+  if (r.error) throw r.error;
+  return r;
+}
+
+describe('build: dist/bin bundles', function () {
+  this.timeout(60_000);
+  let cwd: string;
+  let copies: string;
+
+  before(async function () {
+    await execFileP(process.execPath, [join(root, 'scripts', 'build.mjs')], { cwd: root });
+    cwd = await mkdtemp(join(tmpdir(), 'tortie-build-cwd-'));
+    // A second copy outside the repository: no package.json and no
+    // node_modules anywhere above it, as in /opt/cni/bin on a host.
+    copies = await mkdtemp(join(tmpdir(), 'tortie-build-copy-'));
+    for (const name of BUNDLES) await copyFile(join(binDir, name), join(copies, name));
+  });
+
+  after(async function () {
+    await rm(cwd, { recursive: true, force: true });
+    await rm(copies, { recursive: true, force: true });
+  });
+
+  for (const name of BUNDLES) {
+    it(`${name}: exists, is a regular executable file with a node shebang`, async function () {
+      const file = join(binDir, name);
+      const st = await stat(file);
+      expect(st.isFile(), 'regular file').to.equal(true);
+      expect(st.mode & 0o777).to.equal(0o755);
+      await access(file, constants.X_OK);
+      const text = await readFile(file, 'utf8');
+      expect(text.split('\n', 1)[0]).to.equal('#!/usr/bin/env node');
+    });
+
+    it(`${name}: is self-contained (requires nothing but Node built-ins)`, async function () {
+      const text = await readFile(join(binDir, name), 'utf8');
+      const required = [...text.matchAll(/\brequire\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1] ?? '');
+      const foreign = required.filter((spec) => !isBuiltin(spec));
+      expect(foreign, 'modules the bundle would load from disk').to.deep.equal([]);
+    });
+
+    for (const where of ['in place', 'copied out of the repository'] as const) {
+      it(`${name} --version (${where}, bare environment, foreign cwd) prints the version`, function () {
+        const file = where === 'in place' ? join(binDir, name) : join(copies, name);
+        const r = run(file, ['--version'], cwd);
+        expect(r.stderr).to.equal('');
+        expect(r.status).to.equal(0);
+        expect(r.stdout).to.match(new RegExp(`^${name} ${escapeRe(pkg.version)} \\(placeholder: see issue \\d+\\)\\n$`));
+      });
+    }
+  }
+
+  for (const name of ['tortie-agent', 'tortiectl', 'tortie-ipam'] as const) {
+    it(`${name} refuses real work until it is implemented (exit 1, says so on stderr)`, function () {
+      const r = run(join(binDir, name), ['run'], cwd);
+      expect(r.status).to.equal(1);
+      expect(r.stdout).to.equal('');
+      expect(r.stderr).to.include('not implemented yet');
+    });
+  }
+
+  describe('tortie (CNI plugin)', function () {
+    const cni = (command: string | undefined): SpawnSyncReturns<string> =>
+      run(join(copies, 'tortie'), [], cwd, command === undefined ? {} : { CNI_COMMAND: command });
+
+    it('answers VERSION with a CNI version result', function () {
+      const r = cni('VERSION');
+      expect(r.status).to.equal(0);
+      expect(JSON.parse(r.stdout)).to.deep.equal({
+        cniVersion: '1.1.0',
+        supportedVersions: ['0.3.1', '0.4.0', '1.0.0', '1.1.0'],
+      });
+    });
+
+    const errorCases: { command: string | undefined; code: number }[] = [
+      { command: 'ADD', code: 999 },
+      { command: 'DEL', code: 999 },
+      { command: 'CHECK', code: 999 },
+      { command: 'GC', code: 999 },
+      { command: 'STATUS', code: 50 },
+      { command: 'BOGUS', code: 4 },
+      { command: undefined, code: 4 },
+    ];
+    for (const { command, code } of errorCases) {
+      it(`answers ${command ?? 'a missing CNI_COMMAND'} with CNI error ${code} on stdout and exit 1`, function () {
+        const r = cni(command);
+        expect(r.status).to.equal(1);
+        const result = JSON.parse(r.stdout) as Record<string, unknown>;
+        expect(result).to.include({ cniVersion: '1.1.0', code });
+        expect(result['msg']).to.be.a('string').and.not.equal('');
+      });
+    }
+  });
+});
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
