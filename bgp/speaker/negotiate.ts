@@ -57,7 +57,7 @@ export interface Negotiated {
 
 /** Our OPEN, with every capability in one parameter as BIRD and FRR do. */
 export function buildOpen(local: LocalCapabilities): OpenMessage {
-  const caps: Capability[] = local.families.map((f) => ({ code: CapabilityCode.Multiprotocol, afi: familyAfi(f), safi: familySafi(f) }) as Capability);
+  const caps: Capability[] = local.families.map((f) => ({ code: CapabilityCode.Multiprotocol, afi: familyAfi(f), safi: familySafi(f) }));
   caps.push({ code: CapabilityCode.RouteRefresh }, { code: CapabilityCode.EnhancedRouteRefresh });
   caps.push({ code: CapabilityCode.FourOctetAs, asn: local.asn });
   if (local.extendedMessage) caps.push({ code: CapabilityCode.ExtendedMessage });

@@ -67,13 +67,12 @@ describe('bgp/speaker: PeerSession over loopback', function () {
 
   async function pair(aAsn: number, bAsn: number, bExpectsAsn = aAsn): Promise<{ a: PeerSession; b: PeerSession; ea: ReturnType<typeof events>; eb: ReturnType<typeof events> }> {
     const eb = events();
-    let b: PeerSession | undefined;
-    const srv = await listen((s) => b!.acceptIncoming(s));
+    const b = new PeerSession(config(bAsn, '10.0.0.2', bExpectsAsn, 1, true), eb, memoryLogger());
+    const srv = await listen((s) => b.acceptIncoming(s));
     const port = (srv.address() as AddressInfo).port;
-    b = new PeerSession(config(bAsn, '10.0.0.2', bExpectsAsn, 1, true), eb, memoryLogger());
     const ea = events();
     const a = new PeerSession(config(aAsn, '10.0.0.1', bAsn, port, false), ea, memoryLogger());
-    cleanup.push(() => { a.dispose(); b!.dispose(); srv.close(); });
+    cleanup.push(() => { a.dispose(); b.dispose(); srv.close(); });
     b.start();
     a.start();
     return { a, b, ea, eb };
