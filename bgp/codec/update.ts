@@ -158,10 +158,14 @@ function checkMandatory(attrs: PathAttribute[], hasV4Nlri: boolean, report: (p: 
   }
 }
 
-/** 0.0.0.0/8, 127.0.0.0/8, and class D and E (multicast, reserved, broadcast). */
+/**
+ * 0.0.0.0/8 and class D and E (multicast, reserved, broadcast): never a
+ * next hop. Loopback (127/8) is left to next-hop resolution, which is where
+ * FRR-style martian checks belong, and lets speakers peer over 127.0.0.x.
+ */
 function isMartianNextHop(nh: string): boolean {
   const first = Number(nh.slice(0, nh.indexOf('.')));
-  return first === 0 || first === 127 || first >= 224;
+  return first === 0 || first >= 224;
 }
 
 export function encodeUpdateBody(w: Writer, u: UpdateMessage, opts: CodecOptions): void {

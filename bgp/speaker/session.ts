@@ -100,6 +100,11 @@ export class PeerSession {
     return this.main.fsm.state === SessionState.Established;
   }
 
+  /** Our address on the current connection (the next hop we announce). */
+  get localAddress(): string | undefined {
+    return this.main.conn?.localAddress;
+  }
+
   /** Octets waiting in the established connection's send buffer. */
   get sendBuffered(): number {
     return this.main.conn?.buffered ?? 0;
