@@ -1,21 +1,12 @@
-/**
- * tortiectl entry point (the CLI over the control socket): a placeholder until issue 4 lands.
- *
- * It answers `--version` and refuses everything else with exit status 1, so
- * the build pipeline and the bundle test have a real program to work on and
- * nothing pretends to work before it does.
- */
+/** tortiectl entry point. */
+import { runCtl } from './ctl.js';
 
-declare const TORTIE_VERSION: string | undefined;
-
-const NAME = 'tortiectl';
-const ISSUE = 4;
-const version = typeof TORTIE_VERSION === 'string' ? TORTIE_VERSION : 'dev';
-const args = process.argv.slice(2);
-
-if (args.includes('--version') || args.includes('-v')) {
-  process.stdout.write(`${NAME} ${version} (placeholder: see issue ${ISSUE})\n`);
-} else {
-  process.stderr.write(`${NAME}: not implemented yet (placeholder: see issue ${ISSUE})\n`);
+runCtl(process.argv.slice(2), {
+  out: (s) => process.stdout.write(s),
+  err: (s) => process.stderr.write(s),
+}).then((code) => {
+  process.exitCode = code;
+}, (err: unknown) => {
+  process.stderr.write(`tortiectl: ${(err as Error).stack ?? String(err)}\n`);
   process.exitCode = 1;
-}
+});

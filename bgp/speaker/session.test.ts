@@ -104,6 +104,7 @@ describe('bgp/speaker: PeerSession over loopback', function () {
     await waitFor(() => a.lastError !== undefined, 5000, 'a refusal');
     expect(b.lastError?.notification).to.deep.include({ code: 2, subcode: 2, direction: 'sent' });
     expect(a.lastError?.notification).to.deep.include({ code: 2, subcode: 2, direction: 'received' });
+    expect(b.lastError?.detail).to.equal('bad peer AS 65001, expected 65099');
     expect(a.isEstablished).to.equal(false);
   });
 

@@ -6,7 +6,7 @@
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import {
-  CeaseSubcode, encodeMessage, keepaliveBytes, makeShutdownNotification, MessageType, shutdownCommunication,
+  CeaseSubcode, capabilitiesOf, encodeMessage, keepaliveBytes, makeShutdownNotification, MessageType, shutdownCommunication,
   type BgpError, type BgpMessage, type NotificationMessage, type RouteRefreshMessage, type UpdateMessage,
 } from '../codec/index.js';
 import {
@@ -61,6 +61,8 @@ interface Slot {
 export interface LastError {
   reason: string;
   atMs: number;
+  /** Specifics in plain words, when known: "bad peer AS 65002, expected 65001", "connection refused". */
+  detail?: string;
   notification?: { code: number; subcode: number; direction: 'sent' | 'received'; text?: string };
 }
 
@@ -76,6 +78,8 @@ export class PeerSession {
   establishedAtMs: number | undefined;
   negotiated: Negotiated | undefined;
   lastError: LastError | undefined;
+  /** Why the last attempt failed before a NOTIFICATION could say so. */
+  private pendingDetail: string | undefined;
   messagesIn = 0;
   messagesOut = 0;
   flaps = 0;
@@ -248,9 +252,12 @@ export class PeerSession {
       const sc = shutdownCommunication({ type: MessageType.Notification, code: n.code, subcode: n.subcode, data: n.data });
       if (sc && 'text' in sc) text = sc.text;
     }
+    const detail = this.pendingDetail;
+    this.pendingDetail = undefined;
     this.lastError = {
       reason: peerDownReasonName(a.reason),
       atMs: this.now(),
+      ...(detail !== undefined ? { detail } : {}),
       ...(n ? { notification: { code: n.code, subcode: n.subcode, direction: n.direction, ...(text !== undefined ? { text } : {}) } } : {}),
     };
     const fields = { reason: this.lastError.reason, wasEstablished: a.wasEstablished, notification: this.lastError.notification };
@@ -287,6 +294,10 @@ export class PeerSession {
       if (slot.connecting !== socket) return;
       slot.connecting = undefined;
       socket.destroy();
+      const code = (err as NodeJS.ErrnoException).code;
+      this.pendingDetail = code === 'ECONNREFUSED' ? 'connection refused'
+        : code === 'EHOSTUNREACH' || code === 'ENETUNREACH' ? 'no route to the peer'
+        : code === 'ETIMEDOUT' ? 'connection timed out' : err.message;
       this.log.debug({ err: err.message }, 'connect failed');
       this.enqueue(slot, { type: 'TcpConnectionFails' });
     });
@@ -372,6 +383,7 @@ export class PeerSession {
       case MessageType.Open: {
         const neg = negotiate(this.config.capabilities, m, { asn: this.config.asn, localAsn: this.config.localAsn });
         if (isNotification(neg)) {
+          this.pendingDetail = describeOpenRefusal(neg, m, this.config.asn);
           this.enqueue(slot, { type: 'BGPOpenMsgErr', notification: neg });
           return;
         }
@@ -411,5 +423,21 @@ export class PeerSession {
 
   private slots(): Slot[] {
     return this.second ? [this.main, this.second] : [this.main];
+  }
+}
+
+/** Plain words for why we refused a peer's OPEN. */
+function describeOpenRefusal(n: Notification, open: { myAs: number; bgpId: string; holdTimeSec: number; params: unknown[] }, expectedAsn: number | undefined): string {
+  switch (n.subcode) {
+    case 2: {
+      const caps = capabilitiesOf(open as Parameters<typeof capabilitiesOf>[0]);
+      const four = caps.find((c) => c.code === 65);
+      const asn = four && 'asn' in four ? four.asn : open.myAs;
+      return `bad peer AS ${asn}, expected ${expectedAsn ?? 'any'}`;
+    }
+    case 3: return `bad BGP identifier ${open.bgpId}`;
+    case 6: return `unacceptable hold time ${open.holdTimeSec}`;
+    case 7: return 'no address family in common';
+    default: return `OPEN error subcode ${n.subcode}`;
   }
 }

@@ -66,6 +66,7 @@ export interface PeerStatus {
   lastError?: {
     reason: string;
     atMs: number;
+    detail?: string;
     notification?: { code: number; subcode: number; direction: 'sent' | 'received'; text?: string };
   };
 }
