@@ -2,7 +2,7 @@
  * NLRI encoding (RFC 4271 §4.3, RFC 4760 §5, RFC 7911 §3): a length in bits,
  * then just enough octets, optionally preceded by a 4-octet path identifier.
  */
-import { ipv4PrefixText, ipv6ToString, parseIpv4, parseIpv6Into, prefixLenSuffix, splitPrefix } from './addr.js';
+import { ipv4PrefixText, ipv6ToString, parseIpv6Into, prefixLenSuffix, splitPrefix } from './addr.js';
 import { NotifCode, UpdateSubcode } from './constants.js';
 import { BgpEncodeError, BgpError } from './errors.js';
 import type { Nlri } from './types.js';
@@ -71,6 +71,48 @@ export function decodeIpv6Prefixes(b: Uint8Array, start: number, end: number, ad
 
 const scratch6 = new Uint8Array(16);
 
+/** Length parsed by the last parseIpv4PrefixFast call. */
+let v4Len = 0;
+
+/**
+ * "a.b.c.d/len" to the address as an unsigned number (length in v4Len), or
+ * -1. One pass over the characters: this runs once per prefix sent.
+ */
+function parseIpv4PrefixFast(s: string): number {
+  let value = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      part = part * 10 + (c - 48);
+      if (++digits > 3) return -1;
+    } else if (c === 46 && dots < 3 && digits > 0 && part < 256) {
+      value = value * 256 + part;
+      part = 0;
+      digits = 0;
+      dots++;
+    } else if (c === 47 && dots === 3 && digits > 0 && part < 256) {
+      value = value * 256 + part;
+      let len = 0;
+      let ld = 0;
+      for (let j = i + 1; j < n; j++) {
+        const d = s.charCodeAt(j);
+        if (d < 48 || d > 57 || ++ld > 2) return -1;
+        len = len * 10 + (d - 48);
+      }
+      if (ld === 0 || len > 32) return -1;
+      v4Len = len;
+      return value;
+    } else {
+      return -1;
+    }
+  }
+  return -1;
+}
+
 /**
  * Writes one prefix. `v6` selects the address family the caller expects;
  * a prefix of the other family is an encoder error.
@@ -78,12 +120,10 @@ const scratch6 = new Uint8Array(16);
 export function encodePrefix(w: Writer, nlri: Nlri, v6: boolean, addPath: boolean): void {
   if (addPath) w.u32(nlri.pathId ?? 0);
   const p = nlri.prefix;
-  const parts = splitPrefix(p);
-  if (!parts) throw new BgpEncodeError(`not a prefix: ${JSON.stringify(p)}`);
-  const { addr, len } = parts;
   if (!v6) {
-    const v = parseIpv4(addr);
-    if (v < 0 || len > 32) throw new BgpEncodeError(`not an IPv4 prefix: ${JSON.stringify(p)}`);
+    const v = parseIpv4PrefixFast(p);
+    if (v < 0) throw new BgpEncodeError(`not an IPv4 prefix: ${JSON.stringify(p)}`);
+    const len = v4Len;
     const n = (len + 7) >> 3;
     const masked = len === 0 ? 0 : len === 32 ? v : (v & ~(0xffffffff >>> len)) >>> 0;
     w.ensure(1 + n);
@@ -92,6 +132,9 @@ export function encodePrefix(w: Writer, nlri: Nlri, v6: boolean, addPath: boolea
     for (let k = 0; k < n; k++) buf[w.pos++] = (masked >>> (24 - 8 * k)) & 0xff;
     return;
   }
+  const parts = splitPrefix(p);
+  if (!parts) throw new BgpEncodeError(`not a prefix: ${JSON.stringify(p)}`);
+  const { addr, len } = parts;
   if (len > 128 || !parseIpv6Into(addr, scratch6, 0)) {
     throw new BgpEncodeError(`not an IPv6 prefix: ${JSON.stringify(p)}`);
   }

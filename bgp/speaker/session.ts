@@ -46,13 +46,24 @@ export interface SessionEvents {
   writable(s: PeerSession): void;
 }
 
+/**
+ * A running one-shot timer. Restarting it (the hold timer, on every
+ * message) only moves `deadlineMs`; the pending setTimeout re-arms itself
+ * for the rest when it fires early. An expiry whose entry was replaced or
+ * removed is stale and is dropped, so a timer stopped by an event queued
+ * earlier can never fire into the FSM.
+ */
+interface RunningTimer {
+  deadlineMs: number;
+  handle: NodeJS.Timeout;
+}
+
 interface Slot {
   fsm: FsmState;
   origin: ConnectionOrigin;
   conn?: BgpConnection;
   connecting?: Socket;
-  timers: Map<TimerName, NodeJS.Timeout>;
-  gen: Map<TimerName, number>;
+  timers: Map<TimerName, RunningTimer>;
   negotiated?: Negotiated;
   notifying: boolean;
   dead: boolean;
@@ -328,22 +339,34 @@ export class PeerSession {
   }
 
   private startTimer(slot: Slot, timer: TimerName, sec: number): void {
+    const deadlineMs = performance.now() + sec * 1000;
+    const running = slot.timers.get(timer);
+    if (running && running.deadlineMs <= deadlineMs) {
+      running.deadlineMs = deadlineMs;
+      return;
+    }
     this.stopTimer(slot, timer);
-    const gen = slot.gen.get(timer) ?? 0;
-    const handle = setTimeout(() => {
-      // An expiry queued before a later restart or stop is stale: drop it.
-      if (slot.gen.get(timer) !== gen || slot.dead) return;
+    this.arm(slot, timer, { deadlineMs, handle: undefined as unknown as NodeJS.Timeout });
+  }
+
+  private arm(slot: Slot, timer: TimerName, entry: RunningTimer): void {
+    const wait = Math.max(0, entry.deadlineMs - performance.now());
+    entry.handle = setTimeout(() => {
+      if (slot.timers.get(timer) !== entry || slot.dead) return;
+      if (performance.now() < entry.deadlineMs - 1) {
+        this.arm(slot, timer, entry);
+        return;
+      }
       slot.timers.delete(timer);
       this.enqueue(slot, timerExpiredEvent(timer));
-    }, sec * 1000);
-    handle.unref();
-    slot.timers.set(timer, handle);
+    }, wait);
+    entry.handle.unref();
+    slot.timers.set(timer, entry);
   }
 
   private stopTimer(slot: Slot, timer: TimerName): void {
-    slot.gen.set(timer, (slot.gen.get(timer) ?? 0) + 1);
-    const h = slot.timers.get(timer);
-    if (h) clearTimeout(h);
+    const running = slot.timers.get(timer);
+    if (running) clearTimeout(running.handle);
     slot.timers.delete(timer);
   }
 
@@ -418,7 +441,7 @@ export class PeerSession {
   }
 
   private newSlot(fsm: FsmState, origin: ConnectionOrigin): Slot {
-    return { fsm, origin, timers: new Map(), gen: new Map(), notifying: false, dead: false };
+    return { fsm, origin, timers: new Map(), notifying: false, dead: false };
   }
 
   private slots(): Slot[] {

@@ -20,6 +20,7 @@ import { normalizeAddress } from './connection.js';
 import type { Negotiated } from './negotiate.js';
 import { familyOfPrefix, PeerOutput } from './peer-out.js';
 import { PeerSession, type DownInfo } from './session.js';
+import { warmUp } from './warm-up.js';
 import type { BestPathEvent, PeerConfig, PeerStatus, SpeakerConfig } from './types.js';
 
 interface PeerRuntime {
@@ -72,6 +73,11 @@ export class BgpSpeaker {
   // ------------------------------------------------------------ lifecycle
 
   async start(): Promise<void> {
+    if (this.config.warmUp) {
+      const t0 = performance.now();
+      warmUp();
+      this.log.info({ ms: Math.round(performance.now() - t0) }, 'hot paths compiled (warm-up)');
+    }
     if (this.deferring) {
       const sec = this.config.gracefulRestart?.deferralSec ?? 60;
       this.log.info({ deferralSec: sec }, 'restarting: deferring route export until peers send End-of-RIB');
@@ -307,7 +313,10 @@ export class BgpSpeaker {
         selfNextHops: this.selfNextHops(f, localAddr),
       }, this.local, { interner: this.interner, ...(rt.exportPolicy ? { policy: rt.exportPolicy } : {}) }));
     }
-    rt.out = new PeerOutput(n.tx, n.families);
+    rt.out = new PeerOutput(n.tx, n.families, (prefix, family) => {
+      const best = this.locRib.best(prefix);
+      return best ? rt.exporters.get(family)?.export(prefix, best) : undefined;
+    });
     if (!this.deferring) this.sendFullTable(rt);
   }
 
@@ -328,8 +337,7 @@ export class BgpSpeaker {
       if (only !== undefined && f !== only) continue;
       const ex = rt.exporters.get(f);
       if (!ex) continue;
-      const attrs = ex.export(prefix, best);
-      if (attrs) out.queue(prefix, attrs);
+      if (ex.export(prefix, best)) out.queue(prefix, f);
     }
     for (const f of rt.exporters.keys()) if (only === undefined || f === only) out.queueEndOfRib(f);
     this.scheduleFlush(rt);
@@ -504,9 +512,8 @@ export class BgpSpeaker {
     for (const rt of this.peers.values()) {
       const ex = rt.exporters.get(family);
       if (!ex || !rt.out) continue;
-      const d = exportDelta(ex, change);
-      if (d === undefined) continue;
-      rt.out.queue(prefix, d);
+      if (exportDelta(ex, change) === undefined) continue;
+      rt.out.queue(prefix, family);
       this.scheduleFlush(rt);
     }
   }

@@ -19,6 +19,8 @@ export interface SpeakerConfig {
     /** How long to keep a restarting peer's stale routes after it re-established without End-of-RIB. */
     staleTimeSec?: number;
   };
+  /** Compile the hot paths before the first table arrives (warm-up.ts); about 0.1 s at start. */
+  warmUp?: boolean;
   /** ECMP: equal paths kept per prefix (1 = no multipath). */
   maxPaths?: number;
   multipathRelax?: boolean;
