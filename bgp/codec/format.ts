@@ -16,7 +16,7 @@ export function parseCommunity(s: string): number | undefined {
     'blackhole': 0xffff029a,
     'graceful-shutdown': 0xffff0000,
   };
-  if (s in named) return named[s];
+  if (Object.hasOwn(named, s)) return named[s];
   const m = /^(\d{1,5}):(\d{1,5})$/.exec(s);
   if (!m) return undefined;
   const hi = Number(m[1]);
