@@ -140,7 +140,7 @@ export async function runCtl(argv: string[], io: CtlIo): Promise<number> {
     .demandCommand(1, 'Say which command: status, bgp sessions, bgp routes.')
     .strict()
     .help()
-    .version(typeof TORTIE_VERSION === 'string' ? TORTIE_VERSION : 'dev')
+    .version(`tortiectl ${typeof TORTIE_VERSION === 'string' ? TORTIE_VERSION : 'dev'}`)
     .epilogue('Exit status: 0 on success, 1 on an error, 3 when the agent is not running.\nThe control socket is root-only (mode 0600): run as root.')
     .fail((msg, err) => {
       code = 2;

@@ -1,21 +1,79 @@
 /**
- * tortie-agent entry point: a placeholder until issue 4 lands.
+ * tortie-agent entry point.
  *
- * It answers `--version` and refuses everything else with exit status 1, so
- * the build pipeline and the bundle test have a real program to work on and
- * nothing pretends to work before it does.
+ *   tortie-agent --config FILE          run the node agent
+ *   tortie-agent --check-config FILE    validate FILE, print every error, exit 0/1
+ *   tortie-agent --version
+ *
+ * SIGHUP reloads the configuration; SIGTERM and SIGINT stop the agent and
+ * leave kernel routes in place.
  */
+import bunyan from 'bunyan';
+import { Agent, AGENT_VERSION } from './agent.js';
+import { checkConfigFile } from './config/index.js';
+import { NodeCommandRunner } from './kernel/command-runner.js';
+import type { Logger } from '../lib/log.js';
 
-declare const TORTIE_VERSION: string | undefined;
+const USAGE = `usage: tortie-agent --config FILE | --check-config FILE | --version
 
-const NAME = 'tortie-agent';
-const ISSUE = 4;
-const version = typeof TORTIE_VERSION === 'string' ? TORTIE_VERSION : 'dev';
-const args = process.argv.slice(2);
+  --config FILE        Run the agent with this YAML configuration (see docs/config.md).
+  --check-config FILE  Validate FILE: print every error with its line and field, exit 1 if any.
+  --version            Print the version.
 
-if (args.includes('--version') || args.includes('-v')) {
-  process.stdout.write(`${NAME} ${version} (placeholder: see issue ${ISSUE})\n`);
-} else {
-  process.stderr.write(`${NAME}: not implemented yet (placeholder: see issue ${ISSUE})\n`);
-  process.exitCode = 1;
+Signals: SIGHUP reloads the configuration; SIGTERM/SIGINT stop the agent (kernel routes stay).
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const arg = (name: string): string | undefined => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  if (argv.includes('--version') || argv.includes('-v')) {
+    process.stdout.write(`tortie-agent ${AGENT_VERSION}\n`);
+    return 0;
+  }
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const check = arg('--check-config');
+  if (argv.includes('--check-config')) {
+    if (!check) {
+      process.stderr.write(USAGE);
+      return 2;
+    }
+    const r = checkConfigFile(check);
+    (r.ok ? process.stdout : process.stderr).write(r.text.endsWith('\n') ? r.text : r.text + '\n');
+    return r.ok ? 0 : 1;
+  }
+  const configFile = arg('--config') ?? process.env.TORTIE_CONFIG;
+  if (!configFile) {
+    process.stderr.write(USAGE);
+    return 2;
+  }
+  const level = (process.env.TORTIE_LOG_LEVEL ?? 'info') as bunyan.LogLevel;
+  const log = bunyan.createLogger({ name: 'tortie-agent', level, streams: [{ stream: process.stdout, level }] }) as unknown as Logger;
+  const agent = new Agent({ configFile, runner: new NodeCommandRunner(), log });
+  try {
+    await agent.start();
+  } catch (err) {
+    process.stderr.write(`tortie-agent: ${(err as Error).message}\n`);
+    return 1;
+  }
+  process.on('SIGHUP', () => void agent.reload('SIGHUP'));
+  await new Promise<void>((resolve) => {
+    const stop = (sig: string): void => {
+      void agent.stop(`received ${sig}`).finally(resolve);
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  return 0;
 }
+
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+}, (err: unknown) => {
+  process.stderr.write(`tortie-agent: ${(err as Error).stack ?? String(err)}\n`);
+  process.exitCode = 1;
+});

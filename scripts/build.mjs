@@ -31,6 +31,24 @@ const BUNDLES = {
 
 const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
 
+/**
+ * Optional dependencies that libraries load inside try/catch and that we do
+ * not want in a bundle: bunyan's native DTrace probes (a node-gyp build) and
+ * its rotating-file helper and source-map support. They resolve to a module that throws on load,
+ * exactly what the library sees when the package is absent.
+ */
+const OPTIONAL_ABSENT = /^(dtrace-provider|mv|source-map-support)$/;
+const optionalAbsent = {
+  name: 'optional-absent',
+  setup(b) {
+    b.onResolve({ filter: OPTIONAL_ABSENT }, (args) => ({ path: args.path, namespace: 'optional-absent' }));
+    b.onLoad({ filter: /.*/, namespace: 'optional-absent' }, (args) => ({
+      contents: `throw new Error(${JSON.stringify(`optional module ${args.path} is not part of this bundle`)});`,
+      loader: 'js',
+    }));
+  },
+};
+
 async function bundleOne(name, entry, version) {
   const outfile = join(binDir, name);
   const result = await build({
@@ -42,7 +60,9 @@ async function bundleOne(name, entry, version) {
     platform: 'node',
     target: 'node24',
     format: 'cjs',
-    banner: { js: '#!/usr/bin/env node' },
+    // ESM dependencies (yargs) call createRequire(import.meta.url); in a
+    // CommonJS bundle that URL comes from the bundle's own file name.
+    banner: { js: "#!/usr/bin/env node\nconst __tortieImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
     minify: false,
     treeShaking: true,
     sourcemap: false,
@@ -50,8 +70,10 @@ async function bundleOne(name, entry, version) {
     define: {
       TORTIE_VERSION: JSON.stringify(version),
       'process.env.NODE_ENV': '"production"',
+      'import.meta.url': '__tortieImportMetaUrl',
     },
     metafile: true,
+    plugins: [optionalAbsent],
     logLevel: 'warning',
   });
   // Anything left external must be a Node built-in; otherwise the bundle

@@ -141,6 +141,32 @@ describe('bgp/speaker: PeerSession over loopback', function () {
     expect(got.find((m) => m.type === MessageType.Notification)).to.deep.include({ code: 4, subcode: 0 });
   });
 
+  it('Regression: a peer that connects to us during our idle-hold back-off is accepted, not rejected', async () => {
+    // Found by the ExaBGP interop test: ExaBGP only connects out, so our own
+    // connects are refused and we sit in Idle for the (growing) back-off;
+    // every connection it made then got Cease / Connection Rejected.
+    const closed = await listen((s) => s.destroy());
+    const deadPort = (closed.address() as AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    const ea = events();
+    const a = new PeerSession(config(65001, '10.0.0.1', 65002, deadPort, false, { idleHoldInitialSec: 1 }), ea, memoryLogger());
+    const srv = await listen((s) => a.acceptIncoming(s));
+    const port = (srv.address() as AddressInfo).port;
+    const eb = events();
+    const b = new PeerSession(config(65002, '10.0.0.2', 65001, port, false), eb, memoryLogger());
+    cleanup.push(() => { a.dispose(); b.dispose(); srv.close(); });
+    a.start();
+    await waitFor(() => a.lastError?.reason === 'tcp-connection-failed', 3000, 'our connect to fail');
+    expect(a.stateName).to.equal('Idle');
+    b.start();
+    await waitFor(() => a.isEstablished && b.isEstablished, 5000, 'Established through the peer-initiated connection');
+    // The idle-hold timer that was cut short must not fire later (in Established, an FSM Error).
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(a.isEstablished).to.equal(true);
+    expect(ea.downs).to.have.length(0);
+    expect(eb.downs).to.have.length(0);
+  });
+
   it('refuses an incoming connection while Idle with Cease / Connection Rejected', async () => {
     const e = events();
     const s = new PeerSession(config(65001, '10.0.0.1', 65002, 1, true), e, memoryLogger());

@@ -155,6 +155,20 @@ export class PeerSession {
 
   /** A connection from this peer's address arrived on the listener. */
   acceptIncoming(socket: Socket): void {
+    // Idle only because the idle-hold back-off runs (an automatic restart is
+    // pending; an administrative stop clears that timer): the peer calling us
+    // ends the wait now. The back-off is there so that we do not hammer a
+    // broken peer, not to turn away one that connects. Refusing here left
+    // peers that only connect out (ExaBGP's default), or that restarted while
+    // our back-off had grown to tens of seconds, refused with Cease /
+    // Connection Rejected until the two sides' timers happened to line up.
+    if (this.main.fsm.state === SessionState.Idle && this.main.fsm.timers[TimerName.IdleHold] > 0) {
+      // As if the timer fired now: cancel the real one first, because the FSM
+      // treats an *_Expires event as the timer having run out and will not
+      // stop it again (it would otherwise fire later, in Established).
+      this.stopTimer(this.main, TimerName.IdleHold);
+      this.enqueue(this.main, timerExpiredEvent(TimerName.IdleHold));
+    }
     const disposition = incomingConnectionDisposition(this.main.fsm);
     if (disposition.kind === 'reject' || (disposition.kind === 'second' && this.second)) {
       const n = disposition.kind === 'reject' ? disposition.notification : { code: 6, subcode: CeaseSubcode.ConnectionCollisionResolution, data: new Uint8Array(0) };

@@ -6,13 +6,13 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import {
-  AttrType, CeaseSubcode, encodeMessage, endOfRibFamily, ErrorAction, familyKey, familyName, IPV4_UNICAST,
+  AttrType, CeaseSubcode, encodeMessage, endOfRibFamily, ErrorAction, familyAfi, familyKey, familyName, familySafi, IPV4_UNICAST,
   IPV6_UNICAST, MessageType, NotifCode, Origin, type FamilyKey, type LargeCommunity, type Nlri, type UpdateMessage,
 } from '../codec/index.js';
 import {
   AdjRibIn, AttrsInterner, checkImport, compilePolicy, exportDelta, LocRib, localSource, makePathAttrs,
   pathAttrsFromUpdate, PathExporter, sanitizeImport, ACCEPT_ALL, type CompiledPolicy, type LocalSpeaker,
-  type PathAttrs, type PeerInfo, type RibChange,
+  type PathAttrs, type PeerInfo, type PolicyDef, type RibChange,
 } from '../rib/index.js';
 import { silentLogger, type Logger } from '../../lib/log.js';
 import { TortieError } from '../../lib/errors.js';
@@ -201,6 +201,69 @@ export class BgpSpeaker {
     if (rt.adjIn) for (const c of rt.adjIn.clear()) this.propagate(c);
   }
 
+  /**
+   * True once initial route exchange is over: no graceful-restart deferral
+   * is pending and every configured peer is Established and has sent
+   * End-of-RIB for each family. The agent then lets the kernel drop routes
+   * it adopted at start-up that nothing re-learned.
+   */
+  get converged(): boolean {
+    if (this.deferring) return false;
+    for (const rt of this.peers.values()) {
+      if (!rt.neg || !rt.neg.families.every((f) => rt.eorReceived.has(f))) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Replaces a peer's policies without resetting its session. A new import
+   * policy is applied by asking the peer to send its routes again (ROUTE-
+   * REFRESH, RFC 2918); a peer that cannot refresh is reset instead. A new
+   * export policy re-advertises the table.
+   */
+  setPeerPolicies(address: string, policies: { importPolicy?: PolicyDef; exportPolicy?: PolicyDef }): void {
+    const rt = this.peers.get(normalizeAddress(address));
+    if (!rt) throw new TortieError('ERR_BGP_PEER_NOT_FOUND', `no peer ${address}`);
+    const compile = (d: PolicyDef): CompiledPolicy => compilePolicy(d, { localAs: this.config.asn, interner: this.interner });
+    if ('importPolicy' in policies) {
+      rt.cfg = { ...rt.cfg, ...(policies.importPolicy ? { importPolicy: policies.importPolicy } : {}) };
+      if (!policies.importPolicy) delete rt.cfg.importPolicy;
+      rt.importPolicy = policies.importPolicy ? compile(policies.importPolicy) : ACCEPT_ALL;
+      const neg = rt.neg;
+      if (neg && neg.routeRefresh) {
+        for (const f of neg.families) {
+          rt.session.send(encodeMessage({ type: MessageType.RouteRefresh, afi: familyAfi(f), subtype: 0, safi: familySafi(f) }, neg.tx));
+        }
+        this.log.info({ peer: address }, 'import policy changed: route refresh requested');
+      } else if (neg) {
+        this.log.info({ peer: address }, 'import policy changed and the peer cannot refresh: resetting the session');
+        rt.session.stop(CeaseSubcode.OtherConfigurationChange);
+        rt.session.start();
+      }
+    }
+    if ('exportPolicy' in policies) {
+      rt.cfg = { ...rt.cfg, ...(policies.exportPolicy ? { exportPolicy: policies.exportPolicy } : {}) };
+      if (!policies.exportPolicy) delete rt.cfg.exportPolicy;
+      if (policies.exportPolicy) rt.exportPolicy = compile(policies.exportPolicy);
+      else delete rt.exportPolicy;
+      if (rt.neg) {
+        const neg = rt.neg;
+        const localAddr = rt.session.localAddress ?? '';
+        for (const f of neg.families) rt.exporters.set(f, this.makeExporter(rt, f, localAddr));
+        // Everything is resent: prefixes now filtered go out as withdrawals.
+        const out = rt.out;
+        if (out) {
+          for (const [prefix] of this.locRib.bestPaths()) {
+            const f = familyOfPrefix(prefix);
+            if (rt.exporters.has(f)) out.queue(prefix, f);
+          }
+          this.scheduleFlush(rt);
+        }
+        this.log.info({ peer: address }, 'export policy changed: table re-advertised');
+      }
+    }
+  }
+
   peerStatus(): PeerStatus[] {
     const now = Date.now();
     return [...this.peers.values()].map((rt) => {
@@ -302,22 +365,25 @@ export class BgpSpeaker {
     rt.received = 0;
     rt.exporters.clear();
     const localAddr = rt.session.localAddress ?? '';
-    for (const f of n.families) {
-      rt.exporters.set(f, new PathExporter({
-        peerId: info.peerId,
-        peerAs: info.peerAs,
-        localAs: this.config.asn,
-        ibgp: info.ibgp,
-        rrClient: info.rrClient,
-        nextHopSelf: rt.cfg.nextHopSelf ?? false,
-        selfNextHops: this.selfNextHops(f, localAddr),
-      }, this.local, { interner: this.interner, ...(rt.exportPolicy ? { policy: rt.exportPolicy } : {}) }));
-    }
+    for (const f of n.families) rt.exporters.set(f, this.makeExporter(rt, f, localAddr));
     rt.out = new PeerOutput(n.tx, n.families, (prefix, family) => {
       const best = this.locRib.best(prefix);
       return best ? rt.exporters.get(family)?.export(prefix, best) : undefined;
     });
     if (!this.deferring) this.sendFullTable(rt);
+  }
+
+  private makeExporter(rt: PeerRuntime, f: FamilyKey, localAddr: string): PathExporter {
+    const neg = rt.neg!;
+    return new PathExporter({
+      peerId: rt.session.config.address,
+      peerAs: neg.peerAsn,
+      localAs: this.config.asn,
+      ibgp: neg.peerAsn === this.config.asn,
+      rrClient: rt.cfg.rrClient ?? false,
+      nextHopSelf: rt.cfg.nextHopSelf ?? false,
+      selfNextHops: this.selfNextHops(f, localAddr),
+    }, this.local, { interner: this.interner, ...(rt.exportPolicy ? { policy: rt.exportPolicy } : {}) });
   }
 
   private selfNextHops(f: FamilyKey, localAddr: string): string[] {

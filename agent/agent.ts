@@ -1,0 +1,383 @@
+/**
+ * tortie-agent: one per node. It loads the YAML configuration, runs the BGP
+ * speaker, keeps the kernel's routes equal to the speaker's best paths, and
+ * serves the control API, metrics and health probes. Reloads (SIGHUP or a
+ * change of the file) apply only the difference.
+ */
+import { watch, type FSWatcher } from 'node:fs';
+import type { Server } from 'node:http';
+import { Origin } from '../bgp/codec/index.js';
+import { formatAsPath, formatCommunity, type Path } from '../bgp/rib/index.js';
+import { BgpSpeaker } from '../bgp/speaker/speaker.js';
+import type { BestPathEvent, PeerStatus } from '../bgp/speaker/types.js';
+import { TortieError } from '../lib/errors.js';
+import type { Logger } from '../lib/log.js';
+import type { PathView, RouteView, SessionView, StatusView, PeerType } from './api-types.js';
+import {
+  diffConfig, effectivePeers, formatIssues, readConfigFile, speakerConfig, speakerPeerConfig,
+  type AgentConfig, type ConfigEnv, type EffectivePeer,
+} from './config/index.js';
+import { ControlServer } from './control-server.js';
+import { describeLastError } from './describe.js';
+import type { CommandRunner } from './kernel/command-runner.js';
+import { KernelRoutes } from './kernel/kernel-routes.js';
+import { AgentMetrics, serveHttp, type MetricsSource } from './metrics.js';
+
+declare const TORTIE_VERSION: string | undefined;
+export const AGENT_VERSION = typeof TORTIE_VERSION === 'string' ? TORTIE_VERSION : 'dev';
+
+export interface AgentOptions {
+  configFile: string;
+  runner: CommandRunner;
+  log: Logger;
+  env?: ConfigEnv;
+  /** Watch the file for changes (SIGHUP always works). Default true. */
+  watchConfig?: boolean;
+  /** Seconds after start before a configured session that never came up stops holding back readiness. */
+  readinessGraceSec?: number;
+}
+
+const ORIGIN_NAMES: Record<number, string> = { [Origin.Igp]: 'igp', [Origin.Egp]: 'egp', [Origin.Incomplete]: 'incomplete' };
+
+export class Agent {
+  private cfg!: AgentConfig;
+  private speaker!: BgpSpeaker;
+  private kernel!: KernelRoutes;
+  private control: ControlServer | undefined;
+  private http: Server[] = [];
+  private watcher: FSWatcher | undefined;
+  private peerTypes = new Map<string, PeerType>();
+  private metrics!: AgentMetrics;
+  private readonly log: Logger;
+  private readonly startedAt = Date.now();
+  private configLoadedAt = new Date();
+  private lastReload: StatusView['lastReload'];
+  private reloading: Promise<void> | undefined;
+  private reloadAgain = false;
+  private convergeTimer: NodeJS.Timeout | undefined;
+  private originated = new Set<string>();
+  private lastTick = Date.now();
+  private tick: NodeJS.Timeout | undefined;
+
+  constructor(private readonly opts: AgentOptions) {
+    this.log = opts.log;
+  }
+
+  // ------------------------------------------------------------ lifecycle
+
+  async start(): Promise<void> {
+    const loaded = await readConfigFile(this.opts.configFile, this.opts.env);
+    if (!loaded.ok) throw new TortieError('ERR_CONFIG_INVALID', `configuration ${this.opts.configFile} is invalid:\n${formatIssues(loaded.issues)}`);
+    this.cfg = loaded.config;
+    const cfg = this.cfg;
+    this.log.info({ file: this.opts.configFile, node: cfg.node.name, asn: cfg.node.asn, routerId: cfg.node.routerId }, 'configuration loaded');
+
+    // Kernel first: adopt what a previous run left, delete nothing yet.
+    this.kernel = new KernelRoutes({
+      proto: cfg.routes.protocol, table: cfg.routes.table, runner: this.opts.runner, log: this.log.child({ component: 'kernel' }),
+      onApply: (info) => this.metrics.routeProgramming.observe(info.durationMs / 1000),
+    });
+    this.metrics = new AgentMetrics(this.metricsSource());
+    const adopted = await this.kernel.start();
+    // Routes that survived us mean we are restarting with forwarding state: tell peers (RFC 4724).
+    const restarting = adopted.adopted > 0 && cfg.bgp.gracefulRestart.enabled;
+    this.speaker = new BgpSpeaker({ ...speakerConfig(cfg, restarting), warmUp: true }, this.log.child({ component: 'bgp' }));
+    this.speaker.onBestPath((e) => this.onBestPath(e));
+    const peers = effectivePeers(cfg);
+    for (const w of peers.warnings) this.log.warn({}, w);
+    for (const p of peers.peers) this.addPeer(p);
+    this.originateAll();
+    await this.speaker.start();
+    this.watchConvergence();
+
+    this.control = new ControlServer(cfg.paths.controlSocket, this.apiRoutes(), this.log.child({ component: 'api' }));
+    await this.control.start();
+    await this.startHttp();
+    this.tick = setInterval(() => { this.lastTick = Date.now(); }, 1000);
+    this.tick.unref();
+    if (this.opts.watchConfig !== false) this.watchFile();
+    this.log.info({ socket: cfg.paths.controlSocket, metrics: cfg.metrics, health: cfg.health, adoptedRoutes: adopted.adopted, restarting }, 'agent started');
+  }
+
+  /** Stops sessions (Cease) and servers. Kernel routes stay: a restart must not disturb traffic. */
+  async stop(reason = 'agent stopping'): Promise<void> {
+    this.log.info({ reason }, 'agent stopping; kernel routes are left in place');
+    this.watcher?.close();
+    if (this.tick) clearInterval(this.tick);
+    if (this.convergeTimer) clearInterval(this.convergeTimer);
+    await this.speaker.stop(reason);
+    await this.kernel.stop();
+    await this.control?.stop();
+    await Promise.all(this.http.map((s) => new Promise<void>((r) => { s.closeAllConnections(); s.close(() => r()); })));
+  }
+
+  // ------------------------------------------------------------ routes to the kernel
+
+  private onBestPath(e: BestPathEvent): void {
+    try {
+      if (e.withdrawn) this.kernel.remove(e.prefix);
+      else if (e.local) this.kernel.upsert({ prefix: e.prefix, kind: 'blackhole' });
+      else if (e.nextHops.length > 0) this.kernel.upsert({ prefix: e.prefix, kind: 'unicast', nextHops: e.nextHops.map((via) => ({ via })) });
+    } catch (err) {
+      this.log.warn({ prefix: e.prefix, err: (err as Error).message }, 'route not programmed');
+    }
+  }
+
+  /** Once BGP has converged, routes adopted at start that nothing re-learned may go. */
+  private watchConvergence(): void {
+    const deadline = Date.now() + (this.cfg.bgp.gracefulRestart.deferralSec + 5) * 1000;
+    this.convergeTimer = setInterval(() => {
+      if (this.speaker.converged || Date.now() > deadline) {
+        if (this.convergeTimer) clearInterval(this.convergeTimer);
+        this.convergeTimer = undefined;
+        this.log.info({ converged: this.speaker.converged }, 'initial routing complete: kernel routes now follow BGP exactly');
+        this.kernel.declareComplete();
+      }
+    }, 200);
+    this.convergeTimer.unref();
+  }
+
+  // ------------------------------------------------------------ peers and originated prefixes
+
+  private addPeer(p: EffectivePeer): void {
+    this.speaker.addPeer(speakerPeerConfig(p));
+    this.peerTypes.set(p.key, p.source === 'mesh' ? 'mesh' : 'explicit');
+  }
+
+  private originateAll(): void {
+    const wanted = new Set(this.cfg.routes.originate);
+    for (const p of this.originated) if (!wanted.has(p)) this.speaker.withdrawOrigin(p);
+    for (const p of wanted) {
+      this.speaker.originate(p, {
+        ...(this.cfg.bgp.communities.length ? { communities: [...this.cfg.bgp.communities] } : {}),
+        ...(this.cfg.bgp.largeCommunities.length ? { largeCommunities: [...this.cfg.bgp.largeCommunities] } : {}),
+      });
+    }
+    this.originated = wanted;
+  }
+
+  // ------------------------------------------------------------ reload
+
+  /** Reloads the file and applies the difference. Concurrent calls are folded into one more run. */
+  reload(trigger: string): Promise<void> {
+    if (this.reloading) {
+      this.reloadAgain = true;
+      return this.reloading;
+    }
+    this.reloading = this.doReload(trigger).finally(() => {
+      this.reloading = undefined;
+      if (this.reloadAgain) {
+        this.reloadAgain = false;
+        void this.reload('changed again during reload');
+      }
+    });
+    return this.reloading;
+  }
+
+  private async doReload(trigger: string): Promise<void> {
+    const at = new Date().toISOString();
+    const fail = (message: string): void => {
+      this.lastReload = { at, ok: false, message };
+      this.metrics.reloads.inc({ result: 'failure' });
+      this.log.error({ trigger, file: this.opts.configFile }, `reload rejected, the running configuration stays: ${message}`);
+    };
+    const next = await readConfigFile(this.opts.configFile, this.opts.env);
+    if (!next.ok) return fail(`invalid configuration:\n${formatIssues(next.issues)}`);
+    const d = diffConfig(this.cfg, next.config);
+    if (d.restartRequired.length > 0) return fail(`these changes need a restart of the agent: ${d.restartRequired.join('; ')}`);
+    const old = this.cfg;
+    this.cfg = next.config;
+    this.configLoadedAt = new Date();
+    const peers = new Map(effectivePeers(this.cfg).peers.map((p) => [p.key, p]));
+    const done: string[] = [];
+    for (const r of d.peersRemoved) {
+      this.speaker.removePeer(r.key);
+      this.peerTypes.delete(r.key);
+      this.log.info({ peer: r.key, source: r.source }, 'session removed: peer no longer configured');
+      done.push(`removed ${r.key}`);
+    }
+    for (const c of d.peersChanged) {
+      const p = peers.get(c.key);
+      if (!p) continue;
+      if (c.resetRequired) {
+        this.speaker.removePeer(c.key);
+        this.addPeer(p);
+        this.log.info({ peer: c.key, why: c.reasons }, 'session reset: its parameters changed');
+        done.push(`reset ${c.key} (${c.reasons.join(', ')})`);
+      } else {
+        const policies: { importPolicy?: typeof p.importPolicy; exportPolicy?: typeof p.exportPolicy } = {};
+        if (c.reasons.some((x) => x.startsWith('import policy'))) policies.importPolicy = p.importPolicy;
+        if (c.reasons.some((x) => x.startsWith('export policy'))) policies.exportPolicy = p.exportPolicy;
+        if (Object.keys(policies).length > 0) this.speaker.setPeerPolicies(c.key, policies);
+        this.log.info({ peer: c.key, why: c.reasons }, 'session kept: changes applied without a reset');
+        done.push(`updated ${c.key} (${c.reasons.join(', ')})`);
+      }
+    }
+    for (const a of d.peersAdded) {
+      const p = peers.get(a.key);
+      if (!p) continue;
+      this.addPeer(p);
+      this.log.info({ peer: a.key, source: a.source }, 'session added');
+      done.push(`added ${a.key}`);
+    }
+    if (d.originateAdded.length || d.originateRemoved.length || d.communitiesChanged) {
+      this.originateAll();
+      done.push(`originated +${d.originateAdded.length} -${d.originateRemoved.length}`);
+    }
+    const message = done.length ? done.join('; ') : d.other.length ? `no session changes (${d.other.join('; ')})` : 'nothing changed';
+    this.lastReload = { at, ok: true, message };
+    this.metrics.reloads.inc({ result: 'success' });
+    this.log.info({ trigger, unchangedPeers: [...peers.keys()].filter((k) => !done.some((x) => x.includes(k))).length, oldPeers: effectivePeers(old).peers.length }, `reload applied: ${message}`);
+  }
+
+  private watchFile(): void {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      // Watch the directory: editors and ConfigMap updates replace the file.
+      const dir = this.opts.configFile.replace(/\/[^/]*$/, '') || '.';
+      const base = this.opts.configFile.slice(dir.length + 1);
+      this.watcher = watch(dir, (_event, name) => {
+        if (name !== null && name !== base && name !== '..data') return;
+        if (timer) clearTimeout(timer);
+        timer = setTimeout(() => void this.reload('configuration file changed'), 300);
+        timer.unref();
+      });
+      this.watcher.unref();
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'cannot watch the configuration file; use SIGHUP to reload');
+    }
+  }
+
+  // ------------------------------------------------------------ views
+
+  ready(): { ready: boolean; notReady: string[] } {
+    const notReady: string[] = [];
+    if (!this.kernel.isReconciled) notReady.push('kernel routes not reconciled yet');
+    const graceOver = Date.now() - this.startedAt > (this.opts.readinessGraceSec ?? 30) * 1000;
+    for (const s of this.speaker.peerStatus()) {
+      if (s.state === 'Established' || graceOver || s.lastError) continue;
+      notReady.push(`session ${s.address} not established yet`);
+    }
+    return { ready: notReady.length === 0, notReady };
+  }
+
+  sessions(): SessionView[] {
+    const now = Date.now();
+    return this.speaker.peerStatus().map((s) => this.sessionView(s, now));
+  }
+
+  private sessionView(s: PeerStatus, now: number): SessionView {
+    const v: SessionView = {
+      peer: s.address, peerAsn: s.asn, type: this.peerTypes.get(s.address) ?? 'explicit', state: s.state,
+      uptimeSec: s.uptimeSec, families: s.families, received: s.prefixesReceived, accepted: s.prefixesAccepted,
+      advertised: s.prefixesAdvertised, stale: s.prefixesStale, flaps: s.flaps,
+    };
+    if (s.state === 'Established') v.since = new Date(now - s.uptimeSec * 1000).toISOString();
+    else if (s.lastError) v.since = new Date(s.lastError.atMs).toISOString();
+    if (s.description) v.description = s.description;
+    if (s.peerRouterId) v.peerRouterId = s.peerRouterId;
+    if (s.lastError) {
+      const n = s.lastError.notification;
+      v.lastError = {
+        text: describeLastError(s.lastError), reason: s.lastError.reason, at: new Date(s.lastError.atMs).toISOString(),
+        ...(n ? { code: n.code, subcode: n.subcode, direction: n.direction } : {}),
+      };
+    }
+    return v;
+  }
+
+  routes(prefix: string | undefined, limit: number): RouteView[] {
+    const rib = this.speaker.locRib;
+    const view = (p: string): RouteView | undefined => {
+      const e = rib.lookup(p);
+      if (!e) return undefined;
+      const best = e.best;
+      const rv: RouteView = {
+        prefix: p, reason: String(e.reason), multipath: e.multipath.filter((x) => x !== best).map(pathView),
+        alternatives: e.candidates.filter((x) => x !== best).map(pathView),
+      };
+      if (best) rv.best = pathView(best);
+      return rv;
+    };
+    if (prefix !== undefined) {
+      const r = view(prefix);
+      if (!r) throw new TortieError('ERR_ROUTE_NOT_FOUND', `no route for ${prefix}`);
+      return [r];
+    }
+    const out: RouteView[] = [];
+    for (const p of rib.prefixes()) {
+      if (out.length >= limit) break;
+      const r = view(p);
+      if (r) out.push(r);
+    }
+    return out.sort((a, b) => a.prefix.localeCompare(b.prefix, 'en', { numeric: true }));
+  }
+
+  status(): StatusView {
+    const sessions = this.speaker.peerStatus();
+    const r = this.ready();
+    const k = this.kernel.stats();
+    const s: StatusView = {
+      version: AGENT_VERSION, node: this.cfg.node.name, asn: this.cfg.node.asn, routerId: this.cfg.node.routerId,
+      startedAt: new Date(this.startedAt).toISOString(), uptimeSec: Math.floor((Date.now() - this.startedAt) / 1000),
+      ready: r.ready, notReady: r.notReady, configFile: this.opts.configFile, configLoadedAt: this.configLoadedAt.toISOString(),
+      sessions: { configured: sessions.length, established: sessions.filter((x) => x.state === 'Established').length },
+      routes: { bgp: this.speaker.locRib.size, kernel: k.routesInstalled, originated: this.originated.size },
+    };
+    if (this.lastReload) s.lastReload = this.lastReload;
+    return s;
+  }
+
+  private apiRoutes(): Record<string, (url: URL) => unknown> {
+    return {
+      'GET /v1/status': () => this.status(),
+      'GET /v1/bgp/sessions': () => ({ sessions: this.sessions() }),
+      'GET /v1/bgp/routes': (url) => {
+        const limit = Number(url.searchParams.get('limit') ?? 1000);
+        if (!Number.isInteger(limit) || limit < 1) throw new TortieError('ERR_API_BAD_REQUEST', `limit must be a positive integer, not ${url.searchParams.get('limit')}`);
+        return { routes: this.routes(url.searchParams.get('prefix') ?? undefined, limit) };
+      },
+      'GET /v1/kernel/routes': () => ({ routes: this.kernel.status() }),
+      'POST /v1/reload': async () => {
+        await this.reload('control API');
+        return { lastReload: this.lastReload };
+      },
+    };
+  }
+
+  private metricsSource(): MetricsSource {
+    return {
+      sessions: () => (this.speaker ? this.sessions() : []),
+      kernel: () => {
+        const k = this.kernel.stats();
+        return { installed: k.routesInstalled, errors: k.errors };
+      },
+      ready: () => (this.speaker ? this.ready() : { ready: false, notReady: ['starting'] }),
+    };
+  }
+
+  private async startHttp(): Promise<void> {
+    const { metrics, health } = this.cfg;
+    const alive = (): boolean => Date.now() - this.lastTick < 10000;
+    if (metrics.port !== 0) this.http.push(await serveHttp(metrics.address, metrics.port, this.metrics, this.metricsSource(), alive));
+    if (health.port !== 0 && !(health.port === metrics.port && health.address === metrics.address)) {
+      this.http.push(await serveHttp(health.address, health.port, undefined, this.metricsSource(), alive));
+    }
+  }
+}
+
+function pathView(p: Path): PathView {
+  const a = p.attrs;
+  const v: PathView = {
+    peer: p.source.isLocal ? 'local' : p.source.address,
+    nextHops: [...a.nextHops],
+    asPath: formatAsPath(a.asPath),
+    origin: ORIGIN_NAMES[a.origin] ?? String(a.origin),
+    communities: a.communities.map(formatCommunity),
+    largeCommunities: a.largeCommunities.map((c) => `${c.global}:${c.local1}:${c.local2}`),
+    stale: p.stale,
+  };
+  if (a.localPref !== undefined) v.localPref = a.localPref;
+  if (a.med !== undefined) v.med = a.med;
+  return v;
+}
