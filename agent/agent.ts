@@ -58,6 +58,7 @@ export class Agent {
   private originated = new Set<string>();
   private lastTick = Date.now();
   private tick: NodeJS.Timeout | undefined;
+  private stopping = false;
 
   constructor(private readonly opts: AgentOptions) {
     this.log = opts.log;
@@ -101,6 +102,7 @@ export class Agent {
 
   /** Stops sessions (Cease) and servers. Kernel routes stay: a restart must not disturb traffic. */
   async stop(reason = 'agent stopping'): Promise<void> {
+    this.stopping = true;
     this.log.info({ reason }, 'agent stopping; kernel routes are left in place');
     this.watcher?.close();
     if (this.tick) clearInterval(this.tick);
@@ -114,6 +116,9 @@ export class Agent {
   // ------------------------------------------------------------ routes to the kernel
 
   private onBestPath(e: BestPathEvent): void {
+    // While stopping, sessions go down and their routes leave the RIB; the
+    // kernel must keep them (a restart must not disturb traffic).
+    if (this.stopping) return;
     try {
       if (e.withdrawn) this.kernel.remove(e.prefix);
       else if (e.local) this.kernel.upsert({ prefix: e.prefix, kind: 'blackhole' });
