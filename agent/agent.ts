@@ -275,7 +275,7 @@ export class Agent {
     const v: SessionView = {
       peer: s.address, peerAsn: s.asn, type: this.peerTypes.get(s.address) ?? 'explicit', state: s.state,
       uptimeSec: s.uptimeSec, families: s.families, received: s.prefixesReceived, accepted: s.prefixesAccepted,
-      advertised: s.prefixesAdvertised, stale: s.prefixesStale, flaps: s.flaps,
+      advertised: s.prefixesAdvertised, stale: s.prefixesStale, flaps: s.flaps, updatesIn: s.updatesIn, updatesOut: s.updatesOut,
     };
     if (s.state === 'Established') v.since = new Date(now - s.uptimeSec * 1000).toISOString();
     else if (s.lastError) v.since = new Date(s.lastError.atMs).toISOString();
@@ -327,7 +327,9 @@ export class Agent {
       startedAt: new Date(this.startedAt).toISOString(), uptimeSec: Math.floor((Date.now() - this.startedAt) / 1000),
       ready: r.ready, notReady: r.notReady, configFile: this.opts.configFile, configLoadedAt: this.configLoadedAt.toISOString(),
       sessions: { configured: sessions.length, established: sessions.filter((x) => x.state === 'Established').length },
-      routes: { bgp: this.speaker.locRib.size, kernel: k.routesInstalled, originated: this.originated.size },
+      routes: { bgp: this.speaker.locRib.size, kernel: k.routesInstalled, originated: this.originated.size, failed: k.routesFailed + k.routesBlocked },
+      routeFailures: this.kernel.status().filter((x) => x.state === 'failed' || x.state === 'blocked').slice(0, 20)
+        .map((x) => ({ prefix: x.prefix, error: x.error ?? (x.blockedBy ? `blocked by a route of protocol ${x.blockedBy.proto}` : x.state) })),
     };
     if (this.lastReload) s.lastReload = this.lastReload;
     return s;

@@ -20,7 +20,9 @@ export interface StatusView {
   configLoadedAt: string;
   lastReload?: { at: string; ok: boolean; message: string };
   sessions: { configured: number; established: number };
-  routes: { bgp: number; kernel: number; originated: number };
+  routes: { bgp: number; kernel: number; originated: number; failed: number };
+  /** Routes the kernel refused (e.g. an unreachable next hop), at most 20. */
+  routeFailures: { prefix: string; error: string }[];
 }
 
 export type PeerType = 'mesh' | 'global' | 'explicit';
@@ -41,6 +43,8 @@ export interface SessionView {
   advertised: number;
   stale: number;
   flaps: number;
+  updatesIn: number;
+  updatesOut: number;
   lastError?: {
     /** Plain words: "hold timer expired", "OPEN rejected: bad peer AS 65002, expected 65001". */
     text: string;

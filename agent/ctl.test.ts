@@ -15,8 +15,8 @@ import { runCtl } from './ctl.js';
 const NOW = Date.parse('2026-11-22T12:00:00Z');
 
 const SESSIONS: SessionView[] = [
-  { peer: '192.0.2.1', peerAsn: 65100, type: 'explicit', state: 'Established', since: '2026-11-22T11:57:00Z', uptimeSec: 180, families: ['ipv4-unicast'], received: 10, accepted: 9, advertised: 2, stale: 0, flaps: 1, peerRouterId: '192.0.2.1', description: 'tor-a' },
-  { peer: '192.0.2.12', peerAsn: 65001, type: 'mesh', state: 'Active', uptimeSec: 0, families: [], received: 0, accepted: 0, advertised: 0, stale: 0, flaps: 0,
+  { peer: '192.0.2.1', peerAsn: 65100, type: 'explicit', state: 'Established', since: '2026-11-22T11:57:00Z', uptimeSec: 180, families: ['ipv4-unicast'], received: 10, accepted: 9, advertised: 2, stale: 0, flaps: 1, updatesIn: 3, updatesOut: 1, peerRouterId: '192.0.2.1', description: 'tor-a' },
+  { peer: '192.0.2.12', peerAsn: 65001, type: 'mesh', state: 'Active', uptimeSec: 0, families: [], received: 0, accepted: 0, advertised: 0, stale: 0, flaps: 0, updatesIn: 0, updatesOut: 0,
     lastError: { text: 'OPEN rejected: bad peer AS 65002, expected 65001', reason: 'open-message-error', code: 2, subcode: 2, direction: 'sent', at: '2026-11-22T11:59:00Z' } },
 ];
 const ROUTES: RouteView[] = [{
@@ -27,7 +27,8 @@ const ROUTES: RouteView[] = [{
 const STATUS: StatusView = {
   version: '0.1.0', node: 'node-a', asn: 65001, routerId: '192.0.2.11', startedAt: '2026-11-22T11:50:00Z', uptimeSec: 600, ready: false,
   notReady: ['session 192.0.2.12 not established yet'], configFile: '/etc/tortie/tortie.yaml', configLoadedAt: '2026-11-22T11:50:00Z',
-  sessions: { configured: 2, established: 1 }, routes: { bgp: 12, kernel: 11, originated: 1 },
+  sessions: { configured: 2, established: 1 }, routes: { bgp: 12, kernel: 11, originated: 1, failed: 1 },
+  routeFailures: [{ prefix: '198.18.5.0/24', error: 'Nexthop has invalid gateway' }],
 };
 
 describe('agent: tortiectl', () => {
@@ -96,8 +97,9 @@ describe('agent: tortiectl', () => {
 
   it('status explains why the agent is not ready', async () => {
     const r = await ctl('status');
-    expect(r.out).to.contain('Ready:       no: session 192.0.2.12 not established yet');
-    expect(r.out).to.contain('Sessions:    1/2 established');
+    expect(r.out).to.contain('Ready:         no: session 192.0.2.12 not established yet');
+    expect(r.out).to.contain('Sessions:      1/2 established');
+    expect(r.out).to.contain('Not in kernel: 198.18.5.0/24: Nexthop has invalid gateway');
   });
 
   it('says clearly when the agent is not running, with exit status 3', async () => {

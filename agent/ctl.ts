@@ -85,10 +85,11 @@ export function renderStatus(s: StatusView): string {
     ['Ready', s.ready ? 'yes' : `no: ${s.notReady.join('; ')}`],
     ['Config', `${s.configFile} (loaded ${s.configLoadedAt})`],
     ['Sessions', `${s.sessions.established}/${s.sessions.configured} established`],
-    ['Routes', `${s.routes.bgp} in BGP, ${s.routes.kernel} in the kernel, ${s.routes.originated} originated`],
+    ['Routes', `${s.routes.bgp} in BGP, ${s.routes.kernel} in the kernel, ${s.routes.originated} originated${s.routes.failed ? `, ${s.routes.failed} refused by the kernel` : ''}`],
   ];
+  for (const f of s.routeFailures) rows.push(['Not in kernel', `${f.prefix}: ${f.error}`]);
   if (s.lastReload) rows.push(['Last reload', `${s.lastReload.at}: ${s.lastReload.ok ? 'ok' : 'FAILED'}: ${s.lastReload.message}`]);
-  return rows.map(([k, v]) => `${(k + ':').padEnd(13)}${v}`).join('\n') + '\n';
+  return rows.map(([k, v]) => `${(k + ':').padEnd(15)}${v}`).join('\n') + '\n';
 }
 
 /** The global options, as the nested commands see them. */

@@ -53,7 +53,16 @@ export class AgentMetrics {
         for (const s of src.sessions()) this.set({ peer: s.peer }, s.flaps);
       },
     });
-    this.updates = new Counter({ name: 'tortie_bgp_updates_total', help: 'BGP UPDATE messages by peer and direction (in, out)', labelNames: ['peer', 'direction'], registers: [r] });
+    this.updates = new Counter({
+      name: 'tortie_bgp_updates_total', help: 'BGP UPDATE messages by peer and direction (in, out)', labelNames: ['peer', 'direction'], registers: [r],
+      collect() {
+        this.reset();
+        for (const s of src.sessions()) {
+          this.inc({ peer: s.peer, direction: 'in' }, s.updatesIn);
+          this.inc({ peer: s.peer, direction: 'out' }, s.updatesOut);
+        }
+      },
+    });
     this.routeProgramming = new Histogram({
       name: 'tortie_route_programming_seconds', help: 'Time to apply one batch of kernel route changes',
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [r],

@@ -39,11 +39,13 @@ import { performance } from 'node:perf_hooks';
 import { TortieError } from '../../lib/errors.js';
 import { type Logger } from '../../lib/log.js';
 import type { CommandRunner } from './command-runner.js';
-import { type BatchLineFailure, IpBatch, type IpBatchStats } from './ip-batch.js';
+import { type BatchLineFailure, type BatchOutcome, IpBatch, type IpBatchStats } from './ip-batch.js';
 import type { MonitorEvent, MonitorRouteEvent } from './monitor-events.js';
 import { RouteMonitor } from './route-monitor.js';
 import {
   type KernelRoute,
+  type RenderedBatch,
+  type RouteDiff,
   type RouteInput,
   type RouteSlot,
   RouteTable,
@@ -82,8 +84,10 @@ export interface KernelRoutesOptions {
   /** Watch `ip monitor` for drift. Default true. */
   monitor?: boolean;
   monitorRestartMs?: number;
-  /** Pause the monitor during applies longer than this. Default 5000 lines; Infinity = never. */
+  /** Pause the monitor during applies of more prefixes than this. Default 5000; Infinity = never. */
   muteMonitorAboveLines?: number;
+  /** Lines per slice of a large apply (handed to ip while the next is computed). Default 1000. */
+  applySliceLines?: number;
   /** Passed to IpBatch. */
   maxCommandsPerProcess?: number;
   batchIdleCloseMs?: number;
@@ -156,6 +160,7 @@ const DEFAULTS = {
   retryMaxMs: 30_000,
   resyncIntervalMs: 600_000,
   muteMonitorAboveLines: 5_000,
+  applySliceLines: 1_000,
 };
 
 type Resync = { dueMs: number; background: boolean; reason: string };
@@ -233,6 +238,7 @@ export class KernelRoutes {
     if (this.started) throw new TortieError('ERR_KERNEL_ROUTES_STATE', 'KernelRoutes already started');
     this.started = true;
     this.monitor?.start();
+    this.batch.warm();
     const adopted = await this.readKernel();
     this.log.info({ proto: this.proto, table: this.table, ...adopted }, 'adopted existing kernel routes');
     const interval = this.opt('resyncIntervalMs');
@@ -519,16 +525,65 @@ export class KernelRoutes {
     const prefixes = this.fullDiff ? new Set([...this.desired.keys(), ...this.installed.keys(), ...this.dirty]) : new Set(this.dirty);
     this.fullDiff = false;
     this.dirty.clear();
-
     const now = this.now();
-    const desired: KernelRoute[] = [];
-    const current: KernelRoute[] = [];
-    const occupied: RouteSlot[] = [];
     const considered: string[] = [];
     for (const p of prefixes) {
       const f = this.failed.get(p);
-      if (f !== undefined && f.retryAtMs > now + 1) continue; // its retry timer brings it back
-      considered.push(p);
+      if (f === undefined || f.retryAtMs <= now + 1) considered.push(p); // else its retry timer brings it back
+    }
+    if (considered.length === 0) return;
+
+    // Large applies go out in slices: ip works on one while we compute the next.
+    const sliceSize = this.opt('applySliceLines');
+    const mute = this.monitor !== undefined && this.monitor.running && considered.length > this.opt('muteMonitorAboveLines');
+    if (mute) this.monitor?.pause();
+    const t0 = this.now();
+    const applied: Promise<SliceResult>[] = [];
+    try {
+      for (let i = 0; i < considered.length; i += sliceSize) {
+        const plan = this.planSlice(considered.slice(i, i + sliceSize));
+        if (plan.lines.length > 0) applied.push(this.batch.exec(plan.lines).then((outcome) => this.settleSlice(plan, outcome)));
+        if (i + sliceSize < considered.length) await yieldToEventLoop();
+      }
+      const results = await Promise.all(applied);
+      if (results.length === 0) return;
+      const total: ApplyInfo = { lines: 0, added: 0, replaced: 0, deleted: 0, failed: 0, durationMs: this.now() - t0 };
+      let needRead = false;
+      let nextRetry = Infinity;
+      for (const r of results) {
+        total.lines += r.plan.lines.length;
+        total.added += r.plan.diff.add.length;
+        total.replaced += r.plan.diff.replace.length;
+        total.deleted += r.plan.diff.del.length;
+        total.failed += r.failed;
+        needRead ||= r.needRead;
+        nextRetry = Math.min(nextRetry, r.nextRetryMs);
+      }
+      if (needRead) {
+        const delay = Math.min(Math.max(0, nextRetry - this.now()), this.opt('retryMaxMs'));
+        this.requestResync('unclear outcome of failed lines', delay, true);
+      }
+      this.counters.applies++;
+      this.counters.linesApplied += total.lines;
+      this.counters.errors += total.failed;
+      this.counters.lastApplyMs = total.durationMs;
+      this.counters.lastApplyLines = total.lines;
+      this.log.debug({ ...total }, 'applied kernel route diff');
+      this.o.onApply?.(total);
+    } finally {
+      if (mute && !this.stopped) {
+        this.monitor?.start();
+        this.requestResync('verify after a large apply with the monitor paused', 0, true);
+      }
+    }
+  }
+
+  /** Diffs some prefixes, renders their lines and moves the shadow (optimistically) to the result. */
+  private planSlice(prefixes: readonly string[]): SlicePlan {
+    const desired: KernelRoute[] = [];
+    const current: KernelRoute[] = [];
+    const occupied: RouteSlot[] = [];
+    for (const p of prefixes) {
       const d = this.desired.get(p);
       if (d !== undefined) desired.push(d);
       const cur = this.installed.get(p);
@@ -542,7 +597,7 @@ export class KernelRoutes {
     // A prefix that needs nothing done is in place, whatever failed before.
     if (this.failed.size > 0) {
       const busy = new Set([...diff.add, ...diff.replace, ...diff.del, ...diff.blocked.map((b) => b.route)].map((r) => r.prefix));
-      for (const p of considered) {
+      for (const p of prefixes) {
         if (!busy.has(p) && this.failed.delete(p)) this.log.info({ prefix: p }, 'route found in place after an earlier failure');
       }
     }
@@ -551,64 +606,38 @@ export class KernelRoutes {
       this.log.warn({ route: describeRoute(route), heldBy: by }, 'route not installed: its slot holds a route that is not ours');
     }
     const { lines, ops } = renderBatchWithRoutes(diff);
-    if (lines.length === 0) return;
-
-    // The shadow moves first (optimistically), so monitor events caused by
-    // this batch match it; failures below put it right.
+    // The shadow moves first, so monitor events caused by these lines match
+    // it; settleSlice() puts right what failed.
     for (const op of ops) {
       if (op.op === 'del') this.shadowRemove(op.route);
       else this.shadowSet(op.route);
     }
-    const mute = this.monitor !== undefined && this.monitor.running && lines.length > this.opt('muteMonitorAboveLines');
-    if (mute) await this.monitor?.stop();
-    const t0 = this.now();
-    let outcome;
-    try {
-      outcome = await this.batch.exec(lines);
-    } finally {
-      if (mute && !this.stopped) {
-        this.monitor?.start();
-        this.requestResync('verify after a large apply with the monitor paused', 0, true);
-      }
-    }
-    const durationMs = this.now() - t0;
+    return { diff, lines, ops };
+  }
+
+  private settleSlice(plan: SlicePlan, outcome: BatchOutcome): SliceResult {
+    const { ops } = plan;
     const failedIdx = new Set<number>();
-    let needRead = false;
+    let needRead = outcome.unknown.length > 0;
     for (const f of [...outcome.failures, ...outcome.unknown]) {
       const op = ops[f.index];
       if (op.op === 'del' && /No such process/.test(f.message)) continue; // already gone
       failedIdx.add(f.index);
-      needRead ||= this.recordFailure(op.op, op.route, f);
+      needRead = this.recordFailure(op.op, op.route, f) || needRead;
     }
-    if (outcome.unknown.length > 0) needRead = true;
-    for (let i = 0; i < ops.length; i++) {
-      if (failedIdx.has(i)) continue;
-      const prev = this.failed.get(ops[i].route.prefix);
-      if (prev && prev.route === ops[i].route) {
-        this.failed.delete(ops[i].route.prefix);
-        this.log.info({ route: describeRoute(ops[i].route), attempts: prev.attempts }, 'route installed after earlier failures');
+    let nextRetryMs = Infinity;
+    for (const i of failedIdx) nextRetryMs = Math.min(nextRetryMs, this.failed.get(ops[i].route.prefix)?.retryAtMs ?? Infinity);
+    if (this.failed.size > 0) {
+      for (let i = 0; i < ops.length; i++) {
+        if (failedIdx.has(i)) continue;
+        const prev = this.failed.get(ops[i].route.prefix);
+        if (prev && prev.route === ops[i].route) {
+          this.failed.delete(ops[i].route.prefix);
+          this.log.info({ route: describeRoute(ops[i].route), attempts: prev.attempts }, 'route installed after earlier failures');
+        }
       }
     }
-    if (needRead) {
-      let next = Infinity;
-      for (const i of failedIdx) next = Math.min(next, this.failed.get(ops[i].route.prefix)?.retryAtMs ?? Infinity);
-      this.requestResync('unclear outcome of failed lines', Math.max(0, Math.min(next, this.now() + this.opt('retryMaxMs')) - this.now()), true);
-    }
-    this.counters.applies++;
-    this.counters.linesApplied += lines.length;
-    this.counters.errors += failedIdx.size;
-    this.counters.lastApplyMs = durationMs;
-    this.counters.lastApplyLines = lines.length;
-    const info: ApplyInfo = {
-      lines: lines.length,
-      added: diff.add.length,
-      replaced: diff.replace.length,
-      deleted: diff.del.length,
-      failed: failedIdx.size,
-      durationMs,
-    };
-    this.log.debug({ ...info }, 'applied kernel route diff');
-    this.o.onApply?.(info);
+    return { plan, failed: failedIdx.size, needRead, nextRetryMs };
   }
 
   /** Records a failed line and corrects the shadow; returns true when the kernel should be re-read. */
@@ -777,6 +806,23 @@ export class KernelRoutes {
     if (rest.length === 0) this.occupied.delete(s.prefix);
     else this.occupied.set(s.prefix, rest);
   }
+}
+
+interface SlicePlan {
+  diff: RouteDiff;
+  lines: string[];
+  ops: RenderedBatch['ops'];
+}
+
+interface SliceResult {
+  plan: SlicePlan;
+  failed: number;
+  needRead: boolean;
+  nextRetryMs: number;
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function isMap(x: Iterable<RouteInput> | ReadonlyMap<string, RouteInput>): x is ReadonlyMap<string, RouteInput> {

@@ -78,6 +78,16 @@ export class RouteMonitor {
     this.cmd = cmd;
   }
 
+  /** Stops the monitor without waiting for it to exit; start() again later. */
+  pause(): void {
+    this.wanted = false;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
+    const cmd = this.cmd;
+    this.cmd = undefined;
+    cmd?.kill('SIGTERM');
+  }
+
   /** Stops the monitor (our PID only) and waits for it to exit. */
   async stop(): Promise<void> {
     this.wanted = false;

@@ -207,8 +207,15 @@ export class PeerSession {
       while (this.queue.length > 0) {
         const next = this.queue.shift()!;
         if (next.slot.dead) continue;
+        const before = next.slot.fsm.state;
         const result = transition(next.slot.fsm, next.event);
         next.slot.fsm = result.state;
+        if (result.state.state !== before) {
+          this.log.info({
+            from: sessionStateName(before), to: sessionStateName(result.state.state), event: next.event.type,
+            ...(next.slot === this.second ? { connection: 'second' } : {}),
+          }, 'session state change');
+        }
         for (const a of result.actions) this.execute(next.slot, a);
         this.afterEvent(next.slot);
       }

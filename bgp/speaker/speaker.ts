@@ -37,6 +37,9 @@ interface PeerRuntime {
   staleTimer?: NodeJS.Timeout;
   flushScheduled: boolean;
   received: number;
+  updatesIn: number;
+  /** UPDATEs sent on earlier sessions (the current one counts in `out`). */
+  updatesOut: number;
 }
 
 export interface OriginateOptions {
@@ -165,6 +168,8 @@ export class BgpSpeaker {
       eorReceived: new Set(),
       flushScheduled: false,
       received: 0,
+      updatesIn: 0,
+      updatesOut: 0,
     };
     rt.session = new PeerSession({
       address: key,
@@ -280,6 +285,8 @@ export class BgpSpeaker {
         prefixesStale: rt.adjIn?.staleCount ?? 0,
         messagesIn: s.messagesIn,
         messagesOut: s.messagesOut,
+        updatesIn: rt.updatesIn,
+        updatesOut: rt.updatesOut + (rt.out?.updatesSent ?? 0),
         flaps: s.flaps,
       };
       if (rt.cfg.description) st.description = rt.cfg.description;
@@ -410,6 +417,7 @@ export class BgpSpeaker {
   }
 
   private onDown(rt: PeerRuntime, info: DownInfo): void {
+    rt.updatesOut += rt.out?.updatesSent ?? 0;
     const neg = rt.neg;
     rt.neg = undefined;
     rt.out = undefined;
@@ -453,6 +461,7 @@ export class BgpSpeaker {
   private onUpdate(rt: PeerRuntime, u: UpdateMessage): void {
     const adjIn = rt.adjIn;
     const neg = rt.neg;
+    rt.updatesIn++;
     if (!adjIn || !neg) return;
     const eor = endOfRibFamily(u);
     if (eor !== undefined) {

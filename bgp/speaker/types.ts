@@ -64,6 +64,8 @@ export interface PeerStatus {
   prefixesStale: number;
   messagesIn: number;
   messagesOut: number;
+  updatesIn: number;
+  updatesOut: number;
   flaps: number;
   lastError?: {
     reason: string;

@@ -24,9 +24,10 @@ interface KRoute { dst: string; type?: string; gateway?: string; nexthops?: { ga
 
 /** Our routes in a namespace, as "prefix -> description", sorted. */
 async function fib(ns: Netns): Promise<Record<string, string>> {
-  const { stdout } = await ns.ip(['-json', 'route', 'show', 'proto', String(PROTO)]);
+  const v4 = await ns.ip(['-json', 'route', 'show', 'proto', String(PROTO)]);
+  const v6 = await ns.ip(['-6', '-json', 'route', 'show', 'proto', String(PROTO)]);
   const out: Record<string, string> = {};
-  for (const r of JSON.parse(stdout || '[]') as KRoute[]) {
+  for (const r of [...JSON.parse(v4.stdout || '[]'), ...JSON.parse(v6.stdout || '[]')] as KRoute[]) {
     const via = r.nexthops ? r.nexthops.map((h) => h.gateway).sort().join('+') : r.gateway ?? '';
     // ip -json writes host routes without their length.
     const dst = r.dst.includes('/') ? r.dst : `${r.dst}/${r.dst.includes(':') ? 128 : 32}`;
@@ -36,10 +37,13 @@ async function fib(ns: Netns): Promise<Record<string, string>> {
 }
 
 function agentConfig(name: string, addr: string, block: string, dir: string, extra = ''): string {
+  const n = addr.split('.')[3];
+  const v6block = n === '11' ? '2001:db8:a::/122' : '2001:db8:b::/122';
   return `node:
   name: ${name}
   asn: 65001
   sourceAddress: ${addr}
+  sourceAddressV6: 2001:db8::${n}
 bgp:
   listen: { address: ${addr}, port: 179 }
   holdTimeSec: 9
@@ -54,7 +58,7 @@ bgp:
     - { address: 192.0.2.1, asn: 65100, description: r1 }
     - { address: 192.0.2.2, asn: 65100, description: r2${extra} }
 routes:
-  originate: ["${block}"]
+  originate: ["${block}", "${v6block}"]
   protocol: ${PROTO}
 paths:
   stateDir: ${dir}/state
@@ -107,8 +111,14 @@ describe('agent: two agents and two BIRD routers in namespaces', function () {
     }
   }
 
-  const EXPECT_A = { '203.0.113.0/26': 'blackhole', '203.0.113.64/26': 'via 192.0.2.12', '198.51.100.0/24': 'via 192.0.2.1+192.0.2.2' };
-  const EXPECT_B = { '203.0.113.64/26': 'blackhole', '203.0.113.0/26': 'via 192.0.2.11', '198.51.100.0/24': 'via 192.0.2.1+192.0.2.2' };
+  const EXPECT_A = {
+    '203.0.113.0/26': 'blackhole', '203.0.113.64/26': 'via 192.0.2.12', '198.51.100.0/24': 'via 192.0.2.1+192.0.2.2',
+    '2001:db8:a::/122': 'blackhole', '2001:db8:b::/122': 'via 2001:db8::12',
+  };
+  const EXPECT_B = {
+    '203.0.113.64/26': 'blackhole', '203.0.113.0/26': 'via 192.0.2.11', '198.51.100.0/24': 'via 192.0.2.1+192.0.2.2',
+    '2001:db8:b::/122': 'blackhole', '2001:db8:a::/122': 'via 2001:db8::11',
+  };
 
   before(async function () {
     if (!isRoot()) throw new Error('this test needs root (network namespaces); run it through .ci/run or as root');
@@ -119,7 +129,7 @@ describe('agent: two agents and two BIRD routers in namespaces', function () {
     const hosts: [string, string][] = [['r1', '192.0.2.1'], ['r2', '192.0.2.2'], ['a', '192.0.2.11'], ['b', '192.0.2.12']];
     for (const [name, addr] of hosts) {
       ns[name] = await topo.addNamespace(name);
-      const l = await topo.link(ns[name], sw, { aAddresses: [`${addr}/24`], aName: 'eth0', bName: `p-${name}` });
+      const l = await topo.link(ns[name], sw, { aAddresses: [`${addr}/24`, `2001:db8::${addr.split('.')[3]}/64`], aName: 'eth0', bName: `p-${name}` });
       await sw.ip(['link', 'set', l.b.ifname, 'master', 'br0']);
     }
     await startBird(topo, ns.r1, birdConfig('192.0.2.1'), { name: 'r1' });
@@ -160,7 +170,13 @@ describe('agent: two agents and two BIRD routers in namespaces', function () {
       '192.0.2.1 explicit Established', '192.0.2.12 mesh Established', '192.0.2.2 explicit Established']);
     const st = JSON.parse((await run(TSX, [bin, 'status', '-o', 'json', '--socket', join(agents.a.dir, 'ctl.sock')])).stdout) as StatusView;
     expect(st).to.deep.include({ node: 'node-a', asn: 65001, routerId: '192.0.2.11' });
-    expect(st.routes.kernel).to.equal(3);
+    expect(st.routes.kernel).to.equal(5);
+    expect(st.routeFailures).to.deep.equal([]);
+  });
+
+  it('restores a deleted IPv6 route too', async () => {
+    await ns.a.ip(['-6', 'route', 'del', '2001:db8:b::/122', 'proto', String(PROTO)]);
+    await waitFor('the IPv6 route to come back', async () => (await fib(ns.a))['2001:db8:b::/122'] === 'via 2001:db8::12' ? true : undefined, { timeoutMs: 5_000, intervalMs: 100 });
   });
 
   it('restores a route someone deletes', async () => {
