@@ -27,7 +27,8 @@ async function fib(ns: Netns): Promise<Record<string, string>> {
   const v4 = await ns.ip(['-json', 'route', 'show', 'proto', String(PROTO)]);
   const v6 = await ns.ip(['-6', '-json', 'route', 'show', 'proto', String(PROTO)]);
   const out: Record<string, string> = {};
-  for (const r of [...JSON.parse(v4.stdout || '[]'), ...JSON.parse(v6.stdout || '[]')] as KRoute[]) {
+  const parsed = [...(JSON.parse(v4.stdout || '[]') as KRoute[]), ...(JSON.parse(v6.stdout || '[]') as KRoute[])];
+  for (const r of parsed) {
     const via = r.nexthops ? r.nexthops.map((h) => h.gateway).sort().join('+') : r.gateway ?? '';
     // ip -json writes host routes without their length.
     const dst = r.dst.includes('/') ? r.dst : `${r.dst}/${r.dst.includes(':') ? 128 : 32}`;
