@@ -29,6 +29,15 @@ const BUNDLES = {
   'tortie-ipam': 'ipam/cni-ipam-main.ts',
 };
 
+/**
+ * V8 flags a bundle needs, put on its `#!` line through `env -S` (GNU
+ * coreutils; Debian 12 has it). The agent caps the young generation: with
+ * V8's default semi-spaces a full table (1M prefixes) peaks about 100 MiB
+ * higher for no speed gain (docs/benchmarks.md). V8 reads this flag only
+ * at start-up, so it cannot be set from inside the program.
+ */
+export const NODE_FLAGS = { 'tortie-agent': ['--max-semi-space-size=8'] };
+
 const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
 
 /**
@@ -49,6 +58,11 @@ const optionalAbsent = {
   },
 };
 
+function shebang(name) {
+  const flags = NODE_FLAGS[name] ?? [];
+  return flags.length ? `#!/usr/bin/env -S node ${flags.join(' ')}` : '#!/usr/bin/env node';
+}
+
 async function bundleOne(name, entry, version) {
   const outfile = join(binDir, name);
   const result = await build({
@@ -62,7 +76,7 @@ async function bundleOne(name, entry, version) {
     format: 'cjs',
     // ESM dependencies (yargs) call createRequire(import.meta.url); in a
     // CommonJS bundle that URL comes from the bundle's own file name.
-    banner: { js: "#!/usr/bin/env node\nconst __tortieImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+    banner: { js: `${shebang(name)}\nconst __tortieImportMetaUrl = require('node:url').pathToFileURL(__filename).href;` },
     minify: false,
     treeShaking: true,
     sourcemap: false,

@@ -48,7 +48,22 @@ export const tortieTarget: BenchTarget = {
     const configFile = join(dir, 'tortie-bench.json');
     const config: TortieBenchConfig = { asn: cfg.asn, routerId: cfg.routerId, holdTimeSec: cfg.holdTimeSec, peers: cfg.peers };
     writeFileSync(configFile, JSON.stringify(config, null, 2));
-    const { cmd, args } = nodeScriptArgv(DAEMON_URL, ['--config', configFile]);
+    // Run it as production runs: one esbuild bundle on plain node, not through
+    // tsx's loader (which costs tens of MiB of RSS and start-up time).
+    const bundle = join(dir, 'tortie-daemon.cjs');
+    if (!existsSync(bundle)) {
+      const { build } = await import('esbuild');
+      await build({
+        entryPoints: [fileURLToPath(DAEMON_URL)], outfile: bundle, bundle: true, platform: 'node', target: 'node24',
+        format: 'cjs', logLevel: 'warning',
+        banner: { js: "const __tortieImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+        define: { 'import.meta.url': '__tortieImportMetaUrl' },
+      });
+    }
+    const { cmd, args } = existsSync(bundle)
+      // The agent's bundle runs with these V8 flags (scripts/build.mjs NODE_FLAGS).
+      ? { cmd: process.execPath, args: ['--max-semi-space-size=8', bundle, '--config', configFile] }
+      : nodeScriptArgv(DAEMON_URL, ['--config', configFile]);
     const logFile = join(dir, 'tortie.log');
     const proc = ns.spawn(cmd, args, { logFile, env: scriptEnv() });
     const log = new EventLog('tortie', logFile, proc);
