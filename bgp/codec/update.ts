@@ -38,7 +38,9 @@ export function decodeUpdate(b: Uint8Array, start: number, end: number, opts: Co
   const report = (p: UpdateProblem): void => {
     (problems ??= []).push(p);
   };
-  let seen = 0n;
+  // Attribute types seen so far: a bit mask for 0..31, a set above.
+  let seenLow = 0;
+  let seenHigh: Set<number> | undefined;
   let sawMp = false;
 
   let i = attrStart;
@@ -62,15 +64,16 @@ export function decodeUpdate(b: Uint8Array, start: number, end: number, opts: Co
     i = ve;
 
     // RFC 7606 §3.g: MP_REACH/MP_UNREACH twice resets; other repeats are dropped.
-    const bit = 1n << BigInt(type);
-    if (seen & bit) {
+    const repeated = type < 32 ? (seenLow & (1 << type)) !== 0 : seenHigh?.has(type) === true;
+    if (repeated) {
       if (type === AttrType.MpReachNlri || type === AttrType.MpUnreachNlri) {
         throw malformedList(`${attrName(type)} appears more than once`);
       }
       report({ code: NotifCode.UpdateMessageError, subcode: UpdateSubcode.MalformedAttributeList, action: ErrorAction.AttributeDiscard, attrType: type, reason: `repeated ${attrName(type)} discarded` });
       continue;
     }
-    seen |= bit;
+    if (type < 32) seenLow |= 1 << type;
+    else (seenHigh ??= new Set()).add(type);
 
     const row = ATTRS[type];
     if (!row) {
