@@ -109,13 +109,16 @@ export class BgpSpeaker {
 
   /** Stops every session with a Cease and closes the listener. Routes stay in the RIB. */
   async stop(text = ''): Promise<void> {
+    // Stop listening first: a peer that reconnects at once must find nobody,
+    // not be told Connection Rejected by a speaker that is going away.
+    const server = this.server;
+    this.server = undefined;
+    const closed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
     for (const rt of this.peers.values()) rt.session.stop(CeaseSubcode.AdministrativeShutdown, text);
     await new Promise((r) => setTimeout(r, 50));
     for (const rt of this.peers.values()) this.disposePeer(rt);
     if (this.deferralTimer) clearTimeout(this.deferralTimer);
-    const server = this.server;
-    this.server = undefined;
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    await closed;
   }
 
   /**

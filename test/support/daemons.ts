@@ -9,7 +9,7 @@
  * includes the tail of its log. `stop()` signals only our PIDs; the
  * Topology also stops them on destroy().
  */
-import { chownSync, mkdirSync, rmdirSync, writeFileSync, existsSync } from 'node:fs';
+import { chownSync, mkdirSync, rmdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { TortieError } from '../../lib/errors.js';
 import {
@@ -67,6 +67,14 @@ export interface DaemonHandle {
   ribPrefixes(family: 'ipv4' | 'ipv6'): Promise<Set<string>>;
   /** SIGTERM, then SIGKILL after a timeout; removes what it created outside its dir. Idempotent. */
   stop(): Promise<void>;
+  /**
+   * Sends `signal` to the main daemon's PID (bgpd for FRR), or with `all` to
+   * every PID we started for it; only while it runs. E.g. SIGSTOP/SIGCONT to
+   * freeze it, SIGKILL to crash it. True if a signal was sent.
+   */
+  signal(signal: NodeJS.Signals, all?: boolean): boolean;
+  /** Resolves once every process of the daemon has exited. */
+  exited(): Promise<void>;
 }
 
 export interface StartOptions {
@@ -152,6 +160,17 @@ abstract class BaseDaemon implements DaemonHandle {
         err,
       );
     }
+  }
+
+  signal(signal: NodeJS.Signals, all = false): boolean {
+    const targets = all ? this.procs : this.procs.slice(-1);
+    let sent = false;
+    for (const p of targets) sent = p.signal(signal) || sent;
+    return sent;
+  }
+
+  async exited(): Promise<void> {
+    await Promise.all(this.procs.map((p) => p.exited()));
   }
 
   stop(): Promise<void> {
@@ -250,6 +269,13 @@ export interface FrrHandle extends DaemonHandle {
   vtysh(...commands: string[]): Promise<string>;
   /** `show …` with ` json` appended, parsed. */
   showJson<T>(command: string): Promise<T>;
+  /**
+   * Kills bgpd alone if it still runs (SIGKILL by default: a crash, no
+   * NOTIFICATION; `signal('SIGKILL')` beforehand works too) and starts a
+   * fresh one with the same configuration while zebra keeps running, as
+   * FRR's watchfrr would. Resolves when the new bgpd's vty answers.
+   */
+  restartBgpd(signal?: NodeJS.Signals): Promise<void>;
 }
 
 export interface FrrStartOptions extends StartOptions {
@@ -320,8 +346,16 @@ class FrrDaemon extends BaseDaemon implements FrrHandle {
     ];
     this.procs.push(this.ns.spawn(`${FRR_SBIN}/zebra`, common('zebra'), { logFile: join(this.dir, 'zebra.log') }));
     await this.waitReady('zebra socket', () => Promise.resolve(existsSync(zserv) && existsSync(join(this.dir, 'zebra.vty'))), timeoutMs);
-    const bgpdArgs = [...common('bgpd'), ...(o.noKernel === false ? [] : ['-n'])];
-    this.procs.push(this.ns.spawn(`${FRR_SBIN}/bgpd`, bgpdArgs, { logFile: join(this.dir, 'bgpd.log') }));
+    this.bgpdArgs = [...common('bgpd'), ...(o.noKernel === false ? [] : ['-n'])];
+    this.readyTimeoutMs = timeoutMs;
+    await this.startBgpd();
+  }
+
+  private bgpdArgs: string[] = [];
+  private readyTimeoutMs = DEFAULT_READY_TIMEOUT_MS;
+
+  private async startBgpd(): Promise<void> {
+    this.procs.push(this.ns.spawn(`${FRR_SBIN}/bgpd`, this.bgpdArgs, { logFile: join(this.dir, 'bgpd.log') }));
     await this.waitReady(
       'bgpd vty',
       async () => {
@@ -329,8 +363,19 @@ class FrrDaemon extends BaseDaemon implements FrrHandle {
         const out = await this.runCli(['-d', 'bgpd', '-c', 'show bgp summary json']);
         return out.trim().startsWith('{');
       },
-      timeoutMs,
+      this.readyTimeoutMs,
     );
+  }
+
+  async restartBgpd(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const bgpd = this.procs[this.procs.length - 1];
+    if (!bgpd || this.procs.length < 2) throw new DaemonError('ERR_TEST_DAEMON_START', `${this.name}: bgpd not started`);
+    bgpd.signal(signal);
+    await bgpd.exited();
+    this.procs.pop();
+    // bgpd's vty socket and pid file stay behind after a crash; the new one replaces them.
+    rmSync(join(this.dir, 'bgpd.vty'), { force: true });
+    await this.startBgpd();
   }
 
   protected override afterStop(): void {

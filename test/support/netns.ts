@@ -18,6 +18,7 @@
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { accessSync, chmodSync, closeSync, constants, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import type { Readable, Writable } from 'node:stream';
 import { join } from 'node:path';
 import { TortieError } from '../../lib/errors.js';
 
@@ -142,6 +143,12 @@ export interface SpawnOptions {
   env?: NodeJS.ProcessEnv;
   /** SIGTERM → SIGKILL grace period used by stop(). Default 5 s. */
   stopTimeoutMs?: number;
+  /**
+   * Give the process a stdin and a stdout pipe (TrackedProcess.stdin/stdout),
+   * e.g. to drive it with JSON lines; stderr still goes to `logFile`.
+   * Default false: stdin is closed and stdout goes to `logFile`.
+   */
+  pipeStdio?: boolean;
 }
 
 /** A long-lived process we started, known by its PID only. */
@@ -179,6 +186,16 @@ export class TrackedProcess {
 
   get exit(): { code: number | null; signal: NodeJS.Signals | null } | undefined {
     return this.exitInfo;
+  }
+
+  /** The process's stdin pipe (only with SpawnOptions.pipeStdio). */
+  get stdin(): Writable | null {
+    return this.child.stdin;
+  }
+
+  /** The process's stdout pipe (only with SpawnOptions.pipeStdio). */
+  get stdout(): Readable | null {
+    return this.child.stdout;
   }
 
   /** Resolves when the process exits. */
@@ -485,7 +502,7 @@ export class Topology {
     if (opts.logFile) fd = openSync(opts.logFile, 'a');
     try {
       const child = spawn(argv[0], argv.slice(1), {
-        stdio: ['ignore', fd ?? 'ignore', fd ?? 'ignore'],
+        stdio: opts.pipeStdio ? ['pipe', 'pipe', fd ?? 'ignore'] : ['ignore', fd ?? 'ignore', fd ?? 'ignore'],
         env: opts.env ?? process.env,
         detached: false,
       });
