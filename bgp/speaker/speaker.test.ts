@@ -128,6 +128,25 @@ describe('bgp/speaker: speakers over loopback', function () {
     expect(a.sp.rejectedConnections).to.equal(1);
   });
 
+  it('asks for a route refresh when the import policy changes, and applies the new policy to what comes back', async () => {
+    const a = await node('127.0.0.61', 65001);
+    const b = await node('127.0.0.62', 65002);
+    peer(a, b, 65002);
+    peer(b, a, 65001, { passive: true });
+    await waitFor(() => established(a, b), 5000, 'Established');
+    a.sp.originate('10.6.0.0/26');
+    a.sp.originate('10.6.1.0/26');
+    await waitFor(() => b.sp.locRib.best('10.6.1.0/26') !== undefined, 3000, 'routes at b');
+    const refreshesBefore = a.sp.peerStatus()[0].messagesIn;
+    b.sp.setPeerPolicies('127.0.0.61', {
+      importPolicy: { defaultResult: 'accept', terms: [{ match: { prefixList: [{ prefix: '10.6.1.0/26' }] }, result: 'reject' }] },
+    });
+    await waitFor(() => b.sp.locRib.best('10.6.1.0/26') === undefined, 3000, 'the newly rejected prefix to go');
+    expect(b.sp.locRib.best('10.6.0.0/26')).to.not.equal(undefined);
+    expect(a.sp.peerStatus()[0].messagesIn, 'a received the ROUTE-REFRESH').to.be.greaterThan(refreshesBefore);
+    expect(b.sp.peerStatus()[0]).to.deep.include({ state: 'Established', flaps: 0, prefixesAccepted: 1 });
+  });
+
   it('negotiates only the common families', async () => {
     const a = await node('127.0.0.51', 65001);
     const b = await node('127.0.0.52', 65002);

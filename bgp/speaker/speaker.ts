@@ -272,6 +272,11 @@ export class BgpSpeaker {
     }
   }
 
+  /** Octets queued in user space toward a peer (back-pressure visibility). */
+  sendBuffered(address: string): number {
+    return this.peers.get(normalizeAddress(address))?.session.sendBuffered ?? 0;
+  }
+
   peerStatus(): PeerStatus[] {
     const now = Date.now();
     return [...this.peers.values()].map((rt) => {
