@@ -18,8 +18,8 @@ describe('bgp/speaker: PeerOutput', () => {
   it('stops writing as soon as the sink is full and keeps the rest queued, then finishes later', () => {
     const state = new Map<string, PathAttrs>();
     for (let i = 0; i < 100_000; i++) state.set(`${10 + (i >>> 16)}.${(i >>> 8) & 255}.${i & 255}.0/24`, A);
-    const out = new PeerOutput(DEFAULT_CODEC_OPTIONS, [IPV4_UNICAST], (p) => state.get(p));
-    for (const p of state.keys()) out.queue(p, IPV4_UNICAST);
+    const out = new PeerOutput(DEFAULT_CODEC_OPTIONS, [IPV4_UNICAST]);
+    for (const [p, a] of state) out.queue(p, IPV4_UNICAST, a);
     const written: Uint8Array[] = [];
     let room = 3; // the sink takes three messages, then reports it is full
     const done = out.flush({ write: (b) => { written.push(b); return --room > 0; } });
@@ -40,24 +40,28 @@ describe('bgp/speaker: PeerOutput', () => {
     expect(Math.max(...written.map((b) => b.length))).to.be.at.most(4096);
   });
 
-  it('sends the current state of a prefix that changed several times before the flush', () => {
-    const state = new Map<string, PathAttrs>([['10.0.0.0/24', A]]);
-    const out = new PeerOutput(DEFAULT_CODEC_OPTIONS, [IPV4_UNICAST], (p) => state.get(p));
-    out.queue('10.0.0.0/24', IPV4_UNICAST); // announced...
-    state.delete('10.0.0.0/24');
-    out.queue('10.0.0.0/24', IPV4_UNICAST); // ...then withdrawn, before any flush
+  it('keeps the order of changes, so a prefix that changed twice before the flush ends in its last state', () => {
+    const out = new PeerOutput(DEFAULT_CODEC_OPTIONS, [IPV4_UNICAST]);
+    out.queue('10.0.0.0/24', IPV4_UNICAST, A); // announced...
+    out.queue('10.0.1.0/24', IPV4_UNICAST, A);
+    out.queue('10.0.0.0/24', IPV4_UNICAST, null); // ...then withdrawn, before any flush
+    out.queue('10.0.2.0/24', IPV4_UNICAST, A);
     const msgs: Uint8Array[] = [];
     expect(out.flush({ write: (b) => { msgs.push(b); return true; } })).to.equal(true);
-    const us = decodeAll(msgs);
-    expect(us.flatMap((u) => u.nlri)).to.deep.equal([]);
-    expect(us.flatMap((u) => u.withdrawn.map((n) => n.prefix))).to.include('10.0.0.0/24');
+    // Apply the messages in order, as a peer does.
+    const rib = new Set<string>();
+    for (const u of decodeAll(msgs)) {
+      for (const n of u.withdrawn) rib.delete(n.prefix);
+      for (const n of u.nlri) rib.add(n.prefix);
+    }
+    expect([...rib].sort()).to.deep.equal(['10.0.1.0/24', '10.0.2.0/24']);
+    expect(msgs).to.have.length(3); // runs: announce 2, withdraw 1, announce 1
   });
 
   it('packs IPv6 into MP_REACH_NLRI with the attribute set\'s next hop and withdraws through MP_UNREACH_NLRI', () => {
-    const state = new Map<string, PathAttrs>([['2001:db8:1::/48', A6]]);
-    const out = new PeerOutput(DEFAULT_CODEC_OPTIONS, [IPV6_UNICAST], (p) => state.get(p));
-    out.queue('2001:db8:1::/48', IPV6_UNICAST);
-    out.queue('2001:db8:2::/48', IPV6_UNICAST);
+    const out = new PeerOutput(DEFAULT_CODEC_OPTIONS, [IPV6_UNICAST]);
+    out.queue('2001:db8:1::/48', IPV6_UNICAST, A6);
+    out.queue('2001:db8:2::/48', IPV6_UNICAST, null);
     const msgs: Uint8Array[] = [];
     out.flush({ write: (b) => { msgs.push(b); return true; } });
     const attrs = decodeAll(msgs).flatMap((u) => u.attributes);

@@ -261,9 +261,11 @@ export class BgpSpeaker {
         // Everything is resent: prefixes now filtered go out as withdrawals.
         const out = rt.out;
         if (out) {
-          for (const [prefix] of this.locRib.bestPaths()) {
+          // Everything is sent again: what the new policy filters goes out as a withdrawal.
+          for (const [prefix, best] of this.locRib.bestPaths()) {
             const f = familyOfPrefix(prefix);
-            if (rt.exporters.has(f)) out.queue(prefix, f);
+            const ex = rt.exporters.get(f);
+            if (ex) out.queue(prefix, f, ex.export(prefix, best) ?? null);
           }
           this.scheduleFlush(rt);
         }
@@ -381,10 +383,7 @@ export class BgpSpeaker {
     rt.exporters.clear();
     const localAddr = rt.session.localAddress ?? '';
     for (const f of n.families) rt.exporters.set(f, this.makeExporter(rt, f, localAddr));
-    rt.out = new PeerOutput(n.tx, n.families, (prefix, family) => {
-      const best = this.locRib.best(prefix);
-      return best ? rt.exporters.get(family)?.export(prefix, best) : undefined;
-    });
+    rt.out = new PeerOutput(n.tx, n.families);
     if (!this.deferring) this.sendFullTable(rt);
   }
 
@@ -418,7 +417,8 @@ export class BgpSpeaker {
       if (only !== undefined && f !== only) continue;
       const ex = rt.exporters.get(f);
       if (!ex) continue;
-      if (ex.export(prefix, best)) out.queue(prefix, f);
+      const attrs = ex.export(prefix, best);
+      if (attrs) out.queue(prefix, f, attrs);
     }
     for (const f of rt.exporters.keys()) if (only === undefined || f === only) out.queueEndOfRib(f);
     this.scheduleFlush(rt);
@@ -595,8 +595,9 @@ export class BgpSpeaker {
     for (const rt of this.peers.values()) {
       const ex = rt.exporters.get(family);
       if (!ex || !rt.out) continue;
-      if (exportDelta(ex, change) === undefined) continue;
-      rt.out.queue(prefix, family);
+      const d = exportDelta(ex, change);
+      if (d === undefined) continue;
+      rt.out.queue(prefix, family, d);
       this.scheduleFlush(rt);
     }
   }

@@ -39,10 +39,7 @@ export function warmUp(prefixes = 20000): void {
     peerId: 'warm-up-out', peerAs: 64997, localAs: 64998, ibgp: false, rrClient: false, nextHopSelf: false,
     selfNextHops: f === IPV4_UNICAST ? ['192.0.2.2'] : ['2001:db8::2'],
   }, { asn: 64998, routerId: '192.0.2.2' }, { interner })]));
-  const out = new PeerOutput(opts, [IPV4_UNICAST, IPV6_UNICAST], (prefix, family) => {
-    const best = rib.best(prefix);
-    return best ? exporters.get(family)?.export(prefix, best) : undefined;
-  });
+  const out = new PeerOutput(opts, [IPV4_UNICAST, IPV6_UNICAST]);
   for (let round = 0; round < 2; round++) {
     for (const m of wire) {
       const u = decodeMessage(m, opts) as UpdateMessage;
@@ -51,14 +48,16 @@ export function warmUp(prefixes = 20000): void {
         const pa = pathAttrsFromUpdate(u.attributes, IPV6_UNICAST, { interner });
         for (const n of a.nlri) {
           const c = adjIn.accept(n.prefix, adjIn.pathFor(pa));
-          if (c && exportDelta(exporters.get(IPV6_UNICAST)!, c) !== undefined) out.queue(n.prefix, IPV6_UNICAST);
+          const d = c ? exportDelta(exporters.get(IPV6_UNICAST)!, c) : undefined;
+          if (d !== undefined) out.queue(n.prefix, IPV6_UNICAST, d);
         }
       }
       if (u.nlri.length > 0) {
         const pa = pathAttrsFromUpdate(u.attributes, IPV4_UNICAST, { interner });
         for (const n of u.nlri) {
           const c = adjIn.accept(n.prefix, adjIn.pathFor(pa));
-          if (c && exportDelta(exporters.get(IPV4_UNICAST)!, c) !== undefined) out.queue(n.prefix, IPV4_UNICAST);
+          const d = c ? exportDelta(exporters.get(IPV4_UNICAST)!, c) : undefined;
+          if (d !== undefined) out.queue(n.prefix, IPV4_UNICAST, d);
         }
       }
     }
