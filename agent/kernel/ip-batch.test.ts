@@ -1,7 +1,7 @@
 /**
  * The `ip -force -batch -` channel: failure attribution (from real ip
  * stderr, fixtures/batch-stderr.txt), process recycling, a crashing ip,
- * and closing. Driven by the fake kernel; the real ip is covered by
+ * closing; and lanes of them side by side. Driven by the fake kernel; the real ip is covered by
  * test/integration/kernel-routes.test.ts.
  */
 import { expect } from 'chai';
@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FakeIpKernel } from './fake-ip.js';
 import { BatchStderrParser, IpBatch } from './ip-batch.js';
+import { IpLanes, laneOf } from './ip-lanes.js';
 
 const stderrFixture = readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'batch-stderr.txt'), 'utf8');
 
@@ -133,5 +134,31 @@ describe('kernel/ip-batch: IpBatch', () => {
     expect(k.runner.spawned.every((s) => !s.cmd.running)).to.equal(true);
     const out = await b.exec([add(2)]);
     expect(out.unknown.map((u) => u.index)).to.deep.equal([0]);
+  });
+});
+
+describe('kernel/ip-lanes: IpLanes', () => {
+  it('spreads lines over lanes by key, keeps one key in order, and maps failures back to the caller\'s indices', async () => {
+    const k = kernel();
+    const lanes = new IpLanes(3, { runner: k.runner });
+    try {
+      const lines: string[] = [];
+      const keys: string[] = [];
+      for (let i = 0; i < 30; i++) {
+        const p = `10.0.${i}.0/24`;
+        lines.push(`route add ${p} via 192.0.2.2 proto 77 metric 0`, `route del ${p} proto 77 metric 0`, `route add ${p} via 192.0.2.3 proto 77 metric 0`);
+        keys.push(p, p, p);
+      }
+      lines.push(add(200, '198.51.100.1'));
+      keys.push('10.0.200.0/24');
+      const out = await lanes.exec(lines, keys);
+      expect(out.failures.map((f) => f.index)).to.deep.equal([90]);
+      expect(out.failures[0].line).to.equal(lines[90]);
+      expect(k.list(77).map((r) => r.hops[0].via)).to.deep.equal(new Array(30).fill('192.0.2.3'));
+      expect(new Set(k.runner.spawned.map((s) => s.cmd.pid)).size).to.equal(3);
+      expect([0, 1, 2].map((lane) => keys.filter((key) => laneOf(key, 3) === lane).length).every((n) => n > 0)).to.equal(true);
+    } finally {
+      await lanes.close();
+    }
   });
 });

@@ -122,6 +122,8 @@ export interface IpBatchStats {
   commandsSent: number;
   linesFailed: number;
   currentPid: number | undefined;
+  /** PIDs of the running ip processes (current, spare, finishing). */
+  pids: number[];
 }
 
 export class IpBatch {
@@ -146,7 +148,8 @@ export class IpBatch {
   }
 
   stats(): IpBatchStats {
-    return { ...this.counters, currentPid: this.current?.cmd.pid };
+    const pids = [...this.live].map((p) => p.cmd.pid).filter((pid): pid is number => pid !== undefined);
+    return { ...this.counters, currentPid: this.current?.cmd.pid, pids };
   }
 
   /** Starts a process now, so the first exec() does not wait for one. */

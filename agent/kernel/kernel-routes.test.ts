@@ -7,6 +7,7 @@
 import { expect } from 'chai';
 import { hasCode } from '../../lib/errors.js';
 import { type LogRecord, memoryLogger } from '../../lib/log.js';
+import { FakeCommandRunner } from './command-runner.js';
 import { FakeIpKernel, type FakeRoute } from './fake-ip.js';
 import { KernelRoutes, type KernelRoutesOptions } from './kernel-routes.js';
 import type { RouteInput } from './routes.js';
@@ -133,6 +134,19 @@ describe('kernel/kernel-routes: KernelRoutes (fake kernel)', () => {
     expect(s.kr.stats().applies).to.equal(1);
     expect(s.k.list(P).length).to.equal(100);
     expect(s.k.batchLog.length).to.equal(100);
+  });
+
+  it('a burst of upsert, remove and upsert again, over slices and lanes, ends in exactly the last desired state', async () => {
+    const s = setup({ applySliceLines: 500, batchLanes: 3 });
+    kr = s.kr;
+    await s.kr.start();
+    const p = (i: number): string => `10.${i >> 8}.${i & 255}.0/24`;
+    for (let i = 0; i < 2000; i++) s.kr.upsert(via(p(i)));
+    for (let i = 0; i < 1500; i++) s.kr.remove(p(i));
+    for (let i = 0; i < 300; i++) s.kr.upsert(via(p(i), '192.0.2.3'));
+    await s.kr.settled();
+    const want = [...Array.from({ length: 300 }, (_, i) => `${p(i)} via 192.0.2.3`), ...Array.from({ length: 500 }, (_, i) => `${p(1500 + i)} via 192.0.2.2`)];
+    expect(describe4(s.k).sort()).to.deep.equal(want.sort());
   });
 
   it('logs a rejected route with the kernel message, reports it, retries with back-off, and installs it once reachable', async () => {
@@ -263,6 +277,23 @@ describe('kernel/kernel-routes: KernelRoutes (fake kernel)', () => {
     expect(s.k.list(P).length).to.equal(2);
     expect(s.k.runner.spawned.every((x) => !x.cmd.running)).to.equal(true);
     expect(s.k.batchLog.filter((l) => l.includes(' del '))).to.deep.equal([]);
+  });
+
+  it('start() rejects with ERR_KERNEL_READ when the table cannot be read, and leaves no process running', async () => {
+    const runner = new FakeCommandRunner({
+      run: () => ({ stdout: '', stderr: 'Cannot open network namespace "nope"\n', code: 1 }),
+      spawn: (_argv, _netns, ctl) => ({ onEnd: () => ctl.exit(0) }),
+    });
+    const broken = new KernelRoutes({ proto: P, runner, log: memoryLogger() });
+    let caught: unknown;
+    try {
+      await broken.start();
+    } catch (err) {
+      caught = err;
+    }
+    expect(hasCode(caught, 'ERR_KERNEL_READ')).to.equal(true);
+    expect(runner.spawned.length).to.be.greaterThan(0);
+    expect(runner.spawned.every((x) => !x.cmd.running)).to.equal(true);
   });
 
   it('upsert() throws ERR_KERNEL_ROUTE_INVALID for a bad route and changes nothing', async () => {

@@ -2,24 +2,26 @@
  * Keeps the kernel's routes with our proto equal to a desired set.
  *
  *   desired (upsert/remove/setDesired) ──┐
- *   shadow of the kernel (our routes,    ├─ diff per tick ─→ one `ip -batch` run
+ *   shadow of the kernel (our routes,    ├─ diff of what changed ─→ `ip -batch`
  *   and the slots others hold)        ───┘
  *
  * - start() reads the table with `ip -json` and adopts every route with our
  *   proto. Nothing is deleted until the desired set is known to be complete
  *   (setDesired(), or declareComplete() after upserts). So a restart never
  *   flushes, and routes not yet re-learned stay in place.
- * - Changes are coalesced (`coalesceMs`) and applied as one diff through a
- *   long-lived, bounded `ip -force -batch -` (ip-batch.ts). Only prefixes that
- *   changed are diffed, against a shadow of what the kernel holds, so a tick
- *   costs O(changes), not O(table).
+ * - Changes are coalesced (`coalesceMs`) and applied as one diff through
+ *   long-lived, bounded `ip -force -batch -` processes (ip-batch.ts). Only
+ *   prefixes that changed are diffed, against a shadow of what the kernel
+ *   holds (route-state.ts), so an apply costs O(changes), not O(table).
+ *   A large apply goes out in slices, so ip works while the next slice is
+ *   computed, over two lanes (two ip processes) where there are two CPUs.
  * - A slot (table, prefix, metric) held by a route that is not ours is left
  *   alone: our route is "blocked" and reported. New routes go in with
  *   `route add`, which fails rather than overwrite a route that appeared
  *   meanwhile; `route replace` is only used over our own route.
- * - `ip monitor route link` keeps the shadow true. Each event is applied
- *   to the shadow; when it disagrees with what we want, the prefix is
- *   re-diffed after `repairDelayMs`. That is how a route someone deletes is
+ * - `ip monitor route link` keeps the shadow true. Each event is applied to
+ *   the shadow; when it disagrees with what we want, the prefix is diffed
+ *   again after `repairDelayMs`. That is how a route someone deletes is
  *   restored. Events we cannot place, a link going down (IPv4 drops its
  *   routes without telling anyone), an overrun or a monitor restart cause a
  *   full re-read instead.
@@ -33,19 +35,28 @@
  *   15–40 % of batch throughput here); afterwards it restarts and the table
  *   is re-read in the background, which catches anything that happened
  *   meanwhile.
- * - stop() stops the monitor and the batch process and leaves every route.
+ * - stop() stops the monitor and the ip processes and leaves every route.
  */
+import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { TortieError } from '../../lib/errors.js';
 import { type Logger } from '../../lib/log.js';
-import type { CommandRunner } from './command-runner.js';
-import { type BatchLineFailure, type BatchOutcome, IpBatch, type IpBatchStats } from './ip-batch.js';
+import type { BatchLineFailure, BatchOutcome } from './ip-batch.js';
+import { IpLanes } from './ip-lanes.js';
 import type { MonitorEvent, MonitorRouteEvent } from './monitor-events.js';
+import {
+  type AdoptResult,
+  type ApplyInfo,
+  KERNEL_ROUTES_DEFAULTS,
+  type KernelRoutesOptions,
+  type KernelRoutesStats,
+  type RouteFailure,
+  type RouteStatus,
+} from './kernel-routes-types.js';
 import { RouteMonitor } from './route-monitor.js';
+import { type ApplyOp, type PlannedApply, type PrefixState, PrefixTable } from './prefix-table.js';
 import {
   type KernelRoute,
-  type RenderedBatch,
-  type RouteDiff,
   type RouteInput,
   type RouteSlot,
   RouteTable,
@@ -53,115 +64,12 @@ import {
   checkOwnProto,
   checkTable,
   describeRoute,
-  diffRoutes,
   normalizeRoute,
   parseIpJsonRoutes,
-  renderBatchWithRoutes,
   routeSatisfies,
-  slotKey,
 } from './routes.js';
 
-export interface KernelRoutesOptions {
-  /** Our rtm_protocol (1..255, not one BIRD/FRR/iproute2 use). */
-  proto: number;
-  /** Routing table; default main (254). */
-  table?: number;
-  runner: CommandRunner;
-  /** Work inside this network namespace (tests, benchmarks). */
-  netns?: string;
-  log: Logger;
-  /** Coalescing window for upsert/remove. Default 10 ms. */
-  coalesceMs?: number;
-  /** Delay before repairing drift seen by the monitor. Default 100 ms. */
-  repairDelayMs?: number;
-  /** Delay before a full re-read asked for by an event. Default 250 ms. */
-  resyncDelayMs?: number;
-  /** Back-off for a failed route: first retry, doubling up to the max. Defaults 1 s and 30 s. */
-  retryMinMs?: number;
-  retryMaxMs?: number;
-  /** Safety net: full re-read this often. Default 10 min; 0 = never. */
-  resyncIntervalMs?: number;
-  /** Watch `ip monitor` for drift. Default true. */
-  monitor?: boolean;
-  monitorRestartMs?: number;
-  /** Pause the monitor during applies of more prefixes than this. Default 5000; Infinity = never. */
-  muteMonitorAboveLines?: number;
-  /** Lines per slice of a large apply (handed to ip while the next is computed). Default 1000. */
-  applySliceLines?: number;
-  /** Passed to IpBatch. */
-  maxCommandsPerProcess?: number;
-  batchIdleCloseMs?: number;
-  /** Called after every apply (for metrics). */
-  onApply?: (info: ApplyInfo) => void;
-  /** Clock for latencies, in ms. Default performance.now. */
-  now?: () => number;
-}
-
-export interface ApplyInfo {
-  lines: number;
-  added: number;
-  replaced: number;
-  deleted: number;
-  failed: number;
-  durationMs: number;
-}
-
-export interface RouteFailure {
-  op: 'add' | 'replace' | 'del';
-  route: KernelRoute;
-  line: string;
-  message: string;
-  attempts: number;
-  retryAtMs: number;
-}
-
-export type RouteState = 'installed' | 'pending' | 'failed' | 'blocked' | 'adopted';
-
-export interface RouteStatus {
-  prefix: string;
-  state: RouteState;
-  desired?: KernelRoute;
-  installed?: KernelRoute[];
-  /** The kernel's message for the last failure. */
-  error?: string;
-  /** The route holding our slot, when blocked. */
-  blockedBy?: RouteSlot;
-}
-
-export interface KernelRoutesStats {
-  /** Our routes in the kernel (as far as we know). */
-  routesInstalled: number;
-  routesDesired: number;
-  routesFailed: number;
-  routesBlocked: number;
-  applies: number;
-  linesApplied: number;
-  /** Failed lines, total. */
-  errors: number;
-  lastApplyMs: number | undefined;
-  lastApplyLines: number;
-  fullReads: number;
-  driftRepairs: number;
-  monitorRestarts: number;
-  batch: IpBatchStats;
-}
-
-export interface AdoptResult {
-  adopted: number;
-  unmanaged: number;
-  foreign: number;
-}
-
-const DEFAULTS = {
-  coalesceMs: 10,
-  repairDelayMs: 100,
-  resyncDelayMs: 250,
-  retryMinMs: 1_000,
-  retryMaxMs: 30_000,
-  resyncIntervalMs: 600_000,
-  muteMonitorAboveLines: 5_000,
-  applySliceLines: 1_000,
-};
+export * from './kernel-routes-types.js';
 
 type Resync = { dueMs: number; background: boolean; reason: string };
 
@@ -171,19 +79,13 @@ export class KernelRoutes {
   private readonly o: KernelRoutesOptions;
   private readonly log: Logger;
   private readonly now: () => number;
-  private readonly batch: IpBatch;
+  private readonly lanes: IpLanes;
   private readonly monitor: RouteMonitor | undefined;
 
-  private readonly desired = new Map<string, KernelRoute>();
-  /** Our routes in the kernel, by prefix (one per metric). */
-  private readonly installed = new Map<string, KernelRoute[]>();
-  /** Slots held by routes we must not touch, by prefix. */
-  private readonly occupied = new Map<string, RouteSlot[]>();
-  private readonly blocked = new Map<string, RouteSlot>();
+  private readonly state = new PrefixTable();
+  /** Routes whose last line failed, waiting for a retry (rare: a map of its own). */
   private readonly failed = new Map<string, RouteFailure>();
-  private readonly dirty = new Set<string>();
-  private readonly removedBeforeComplete = new Set<string>();
-  private complete = false;
+  private readonly blocked = new Map<string, RouteSlot>();
   private fullDiff = true;
   private resync: Resync | undefined;
 
@@ -192,6 +94,7 @@ export class KernelRoutes {
   private running: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private timerDueMs = Infinity;
+  private timerDelayMs = Infinity;
   private retryTimer: NodeJS.Timeout | undefined;
   private intervalTimer: NodeJS.Timeout | undefined;
   private reading = false;
@@ -207,7 +110,7 @@ export class KernelRoutes {
     this.o = opts;
     this.log = opts.log;
     this.now = opts.now ?? (() => performance.now());
-    this.batch = new IpBatch({
+    this.lanes = new IpLanes(opts.batchLanes ?? Math.min(2, availableParallelism()), {
       runner: opts.runner,
       netns: opts.netns,
       maxCommandsPerProcess: opts.maxCommandsPerProcess,
@@ -232,14 +135,21 @@ export class KernelRoutes {
   /**
    * Starts the monitor, reads the table and adopts our routes (deleting
    * nothing), then applies what is desired so far. Resolves after that
-   * first apply.
+   * first apply. If the table cannot be read it stops everything it started
+   * and rejects (ERR_KERNEL_READ).
    */
   async start(): Promise<AdoptResult> {
     if (this.started) throw new TortieError('ERR_KERNEL_ROUTES_STATE', 'KernelRoutes already started');
     this.started = true;
     this.monitor?.start();
-    this.batch.warm();
-    const adopted = await this.readKernel();
+    this.lanes.warm();
+    let adopted: AdoptResult;
+    try {
+      adopted = await this.readKernel();
+    } catch (err) {
+      await this.stop(); // nothing of ours keeps running
+      throw err;
+    }
     this.log.info({ proto: this.proto, table: this.table, ...adopted }, 'adopted existing kernel routes');
     const interval = this.opt('resyncIntervalMs');
     if (interval > 0) {
@@ -258,7 +168,7 @@ export class KernelRoutes {
    * returned; the rest apply.
    */
   setDesired(routes: Iterable<RouteInput> | ReadonlyMap<string, RouteInput>): { rejected: { prefix: string; message: string }[] } {
-    const items: Iterable<RouteInput> = isMap(routes) ? routes.values() : routes;
+    const items: Iterable<RouteInput> = routes instanceof Map ? (routes as ReadonlyMap<string, RouteInput>).values() : (routes as Iterable<RouteInput>);
     const next = new Map<string, KernelRoute>();
     const rejected: { prefix: string; message: string }[] = [];
     for (const input of items) {
@@ -267,20 +177,14 @@ export class KernelRoutes {
         next.set(r.prefix, r);
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
-        rejected.push({ prefix: input.prefix, message });
+        rejected.push({ prefix: String(input.prefix), message });
         this.log.warn({ prefix: input.prefix, err: message }, 'desired route rejected');
       }
     }
-    for (const [p, old] of this.desired) {
-      const r = next.get(p);
-      if (r === undefined || !sameRoute(old, r)) this.touch(p);
+    for (const st of [...this.state.values()]) {
+      if (st.desired !== undefined && !next.has(st.prefix)) this.withdraw(st.prefix);
     }
-    for (const [p, r] of next) {
-      const old = this.desired.get(p);
-      if (old === undefined || !sameRoute(old, r)) this.touch(p);
-    }
-    this.desired.clear();
-    for (const [p, r] of next) this.desired.set(p, r);
+    for (const r of next.values()) this.want(r);
     this.markComplete();
     this.schedule(this.opt('coalesceMs'));
     return { rejected };
@@ -288,22 +192,15 @@ export class KernelRoutes {
 
   /** Adds or changes one desired route. Throws KernelRouteError (ERR_KERNEL_ROUTE_INVALID). */
   upsert(input: RouteInput): void {
-    const r = normalizeRoute(input, { proto: this.proto, table: this.table });
-    const old = this.desired.get(r.prefix);
-    this.removedBeforeComplete.delete(r.prefix);
-    if (old !== undefined && sameRoute(old, r)) return;
-    this.desired.set(r.prefix, r);
-    this.touch(r.prefix);
+    this.want(normalizeRoute(input, { proto: this.proto, table: this.table }));
     this.schedule(this.opt('coalesceMs'));
   }
 
   /** Withdraws one desired prefix (our route for it is deleted, also before completeness). */
   remove(prefix: string): void {
-    const p = canonicalPrefix(prefix);
-    if (p === undefined || !prefix.includes('/')) throw new TortieError('ERR_KERNEL_ROUTE_INVALID', `not a prefix: ${JSON.stringify(prefix)}`);
-    this.desired.delete(p);
-    if (!this.complete) this.removedBeforeComplete.add(p);
-    this.touch(p);
+    const p = typeof prefix === 'string' && prefix.includes('/') ? canonicalPrefix(prefix) : undefined;
+    if (p === undefined) throw new TortieError('ERR_KERNEL_ROUTE_INVALID', `not a prefix: ${JSON.stringify(prefix)}`);
+    this.withdraw(p);
     this.schedule(this.opt('coalesceMs'));
   }
 
@@ -335,20 +232,19 @@ export class KernelRoutes {
   }
 
   get isComplete(): boolean {
-    return this.complete;
+    return this.state.complete;
   }
 
   /** True once started, complete, and nothing is pending (failed/blocked routes do not count). */
   get isReconciled(): boolean {
-    return this.started && this.complete && !this.hasWork(false) && this.running === undefined;
+    return this.started && this.state.complete && !this.hasWork(false) && this.running === undefined;
   }
 
   stats(): KernelRoutesStats {
-    let installed = 0;
-    for (const list of this.installed.values()) installed += list.length;
+    const counts = this.state.counts();
     return {
-      routesInstalled: installed,
-      routesDesired: this.desired.size,
+      routesInstalled: counts.installed,
+      routesDesired: counts.desired,
       routesFailed: this.failed.size,
       routesBlocked: this.blocked.size,
       applies: this.counters.applies,
@@ -359,23 +255,28 @@ export class KernelRoutes {
       fullReads: this.counters.fullReads,
       driftRepairs: this.counters.driftRepairs,
       monitorRestarts: this.monitor?.restarts ?? 0,
-      batch: this.batch.stats(),
+      batch: this.lanes.stats(),
     };
   }
 
   /** Per-prefix state of desired and adopted routes, sorted by prefix (or just `prefix`). */
   status(prefix?: string): RouteStatus[] {
-    const prefixes = prefix !== undefined ? [canonicalPrefix(prefix) ?? prefix] : [...new Set([...this.desired.keys(), ...this.installed.keys()])].sort();
+    let states: PrefixState[];
+    if (prefix !== undefined) {
+      const st = this.state.get(canonicalPrefix(prefix) ?? prefix);
+      states = st ? [st] : [];
+    } else {
+      states = [...this.state.values()].sort((a, b) => (a.prefix < b.prefix ? -1 : a.prefix > b.prefix ? 1 : 0));
+    }
     const out: RouteStatus[] = [];
-    for (const p of prefixes) {
-      const desired = this.desired.get(p);
-      const installed = this.installed.get(p);
+    for (const st of states) {
+      const { desired, installed } = st;
       if (desired === undefined && installed === undefined) continue;
-      const s: RouteStatus = { prefix: p, state: 'pending' };
+      const s: RouteStatus = { prefix: st.prefix, state: 'pending' };
       if (desired) s.desired = desired;
-      if (installed) s.installed = installed;
-      const failure = this.failed.get(p);
-      const by = this.blocked.get(p);
+      if (installed) s.installed = [...installed];
+      const failure = this.failed.get(st.prefix);
+      const by = this.blocked.get(st.prefix);
       if (by) {
         s.state = 'blocked';
         s.blockedBy = by;
@@ -405,42 +306,51 @@ export class KernelRoutes {
     if (this.intervalTimer) clearInterval(this.intervalTimer);
     await this.running?.catch(() => undefined);
     await this.monitor?.stop();
-    await this.batch.close();
+    await this.lanes.close();
     for (const w of this.waiters.splice(0)) w.resolve();
+  }
+
+  // ------------------------------------------------------------ desired set
+
+  private want(r: KernelRoute): void {
+    if (this.state.setDesired(r) && this.failed.size > 0) this.failed.delete(r.prefix);
+  }
+
+  private withdraw(prefix: string): void {
+    this.state.clearDesired(prefix);
+    if (this.failed.size > 0) this.failed.delete(prefix);
+  }
+
+  private markComplete(): void {
+    if (!this.state.complete) {
+      this.state.complete = true;
+      this.fullDiff = true;
+    }
   }
 
   // ------------------------------------------------------------ scheduling
 
-  private opt<K extends keyof typeof DEFAULTS>(k: K): number {
-    return this.o[k] ?? DEFAULTS[k];
-  }
-
-  private touch(prefix: string): void {
-    this.dirty.add(prefix);
-    this.failed.delete(prefix);
-  }
-
-  private markComplete(): void {
-    if (!this.complete) {
-      this.complete = true;
-      this.fullDiff = true;
-      this.removedBeforeComplete.clear();
-    }
+  private opt<K extends keyof typeof KERNEL_ROUTES_DEFAULTS>(k: K): number {
+    return this.o[k] ?? KERNEL_ROUTES_DEFAULTS[k];
   }
 
   private schedule(delayMs: number): void {
     if (!this.started || this.stopped) return;
-    const due = this.now() + delayMs;
     if (this.running !== undefined) return; // the pass re-schedules when it ends
+    // A pending timer set with no longer a delay fires no later (and this runs per upsert: no clock read).
+    if (this.timer !== undefined && this.timerDelayMs <= delayMs) return;
+    const due = this.now() + delayMs;
     if (this.timer !== undefined && this.timerDueMs <= due) return;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timerDueMs = due;
+    this.timerDelayMs = delayMs;
     this.timer = setTimeout(() => this.kick(), Math.max(0, delayMs));
   }
 
   private kick(): void {
     this.timer = undefined;
     this.timerDueMs = Infinity;
+    this.timerDelayMs = Infinity;
     if (this.stopped || this.running !== undefined) return;
     this.running = this.pass()
       .catch((err: unknown) => {
@@ -456,14 +366,14 @@ export class KernelRoutes {
 
   private afterPass(): void {
     if (this.stopped) return;
-    if (this.dirty.size > 0 || this.fullDiff) this.schedule(0);
+    if (this.state.dirtyCount > 0 || this.fullDiff) this.schedule(0);
     else if (this.resync) this.schedule(Math.max(0, this.resync.dueMs - this.now()));
     this.armRetryTimer();
     this.releaseWaiters();
   }
 
   private hasWork(background: boolean): boolean {
-    if (this.dirty.size > 0 || this.fullDiff) return true;
+    if (this.state.dirtyCount > 0 || this.fullDiff) return true;
     return this.resync !== undefined && (background || !this.resync.background);
   }
 
@@ -506,7 +416,7 @@ export class KernelRoutes {
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       const now = this.now();
-      for (const [p, f] of this.failed) if (f.retryAtMs <= now + 1) this.dirty.add(p);
+      for (const [p, f] of this.failed) if (f.retryAtMs <= now + 1) this.state.markPrefixDirty(p);
       this.schedule(0);
     }, Math.max(0, next - this.now()));
     this.retryTimer.unref();
@@ -522,111 +432,81 @@ export class KernelRoutes {
       await this.readKernel();
       this.fullDiff = true;
     }
-    const prefixes = this.fullDiff ? new Set([...this.desired.keys(), ...this.installed.keys(), ...this.dirty]) : new Set(this.dirty);
+    const taken = this.state.takeDirty(this.fullDiff);
     this.fullDiff = false;
-    this.dirty.clear();
-    const now = this.now();
-    const considered: string[] = [];
-    for (const p of prefixes) {
-      const f = this.failed.get(p);
-      if (f === undefined || f.retryAtMs <= now + 1) considered.push(p); // else its retry timer brings it back
+    let considered = taken;
+    if (this.failed.size > 0) {
+      const now = this.now();
+      // Prefixes waiting for a retry stay out; the retry timer brings them back.
+      considered = taken.filter((st) => {
+        const f = this.failed.get(st.prefix);
+        return f === undefined || f.retryAtMs <= now + 1;
+      });
     }
     if (considered.length === 0) return;
 
-    // Large applies go out in slices: ip works on one while we compute the next.
+    // Large applies go out in slices over the lanes: ip works on one while we compute the next.
     const sliceSize = this.opt('applySliceLines');
-    const mute = this.monitor !== undefined && this.monitor.running && considered.length > this.opt('muteMonitorAboveLines');
-    if (mute) this.monitor?.pause();
+    const muteAbove = this.opt('muteMonitorAboveLines');
     const t0 = this.now();
     const applied: Promise<SliceResult>[] = [];
+    let planned = 0;
+    let muted = false;
     try {
       for (let i = 0; i < considered.length; i += sliceSize) {
         const plan = this.planSlice(considered.slice(i, i + sliceSize));
-        if (plan.lines.length > 0) applied.push(this.batch.exec(plan.lines).then((outcome) => this.settleSlice(plan, outcome)));
+        if (plan.lines.length > 0) {
+          planned += plan.lines.length;
+          // A large apply (by its size, or by what it has sent so far) runs with the monitor paused.
+          if (!muted && (planned > muteAbove || considered.length > muteAbove) && this.monitor?.running) {
+            this.monitor.pause();
+            muted = true;
+          }
+          const keys = plan.ops.map((op) => op.route.prefix);
+          applied.push(this.lanes.exec(plan.lines, keys).then((outcome) => this.settleSlice(plan, outcome)));
+        }
         if (i + sliceSize < considered.length) await yieldToEventLoop();
       }
       const results = await Promise.all(applied);
-      if (results.length === 0) return;
-      const total: ApplyInfo = { lines: 0, added: 0, replaced: 0, deleted: 0, failed: 0, durationMs: this.now() - t0 };
-      let needRead = false;
-      let nextRetry = Infinity;
-      for (const r of results) {
-        total.lines += r.plan.lines.length;
-        total.added += r.plan.diff.add.length;
-        total.replaced += r.plan.diff.replace.length;
-        total.deleted += r.plan.diff.del.length;
-        total.failed += r.failed;
-        needRead ||= r.needRead;
-        nextRetry = Math.min(nextRetry, r.nextRetryMs);
-      }
-      if (needRead) {
-        const delay = Math.min(Math.max(0, nextRetry - this.now()), this.opt('retryMaxMs'));
-        this.requestResync('unclear outcome of failed lines', delay, true);
-      }
-      this.counters.applies++;
-      this.counters.linesApplied += total.lines;
-      this.counters.errors += total.failed;
-      this.counters.lastApplyMs = total.durationMs;
-      this.counters.lastApplyLines = total.lines;
-      this.log.debug({ ...total }, 'applied kernel route diff');
-      this.o.onApply?.(total);
+      if (results.length > 0) this.finishApply(results, this.now() - t0);
     } finally {
-      if (mute && !this.stopped) {
+      if (muted && !this.stopped) {
         this.monitor?.start();
         this.requestResync('verify after a large apply with the monitor paused', 0, true);
       }
     }
   }
 
-  /** Diffs some prefixes, renders their lines and moves the shadow (optimistically) to the result. */
-  private planSlice(prefixes: readonly string[]): SlicePlan {
-    const desired: KernelRoute[] = [];
-    const current: KernelRoute[] = [];
-    const occupied: RouteSlot[] = [];
-    for (const p of prefixes) {
-      const d = this.desired.get(p);
-      if (d !== undefined) desired.push(d);
-      const cur = this.installed.get(p);
-      // Before the desired set is complete, adopted routes nobody mentioned stay.
-      if (cur !== undefined && (d !== undefined || this.complete || this.removedBeforeComplete.has(p))) current.push(...cur);
-      const occ = this.occupied.get(p);
-      if (occ !== undefined) occupied.push(...occ);
-      this.blocked.delete(p);
-    }
-    const diff = diffRoutes(desired, current, { occupied });
-    // A prefix that needs nothing done is in place, whatever failed before.
-    if (this.failed.size > 0) {
-      const busy = new Set([...diff.add, ...diff.replace, ...diff.del, ...diff.blocked.map((b) => b.route)].map((r) => r.prefix));
-      for (const p of prefixes) {
-        if (!busy.has(p) && this.failed.delete(p)) this.log.info({ prefix: p }, 'route found in place after an earlier failure');
-      }
-    }
-    for (const { route, by } of diff.blocked) {
+  private planSlice(states: readonly PrefixState[]): PlannedApply {
+    const plan = this.state.plan(states);
+    if (this.blocked.size > 0) for (const st of states) this.blocked.delete(st.prefix);
+    for (const { route, by } of plan.blocked) {
       this.blocked.set(route.prefix, by);
       this.log.warn({ route: describeRoute(route), heldBy: by }, 'route not installed: its slot holds a route that is not ours');
     }
-    const { lines, ops } = renderBatchWithRoutes(diff);
-    // The shadow moves first, so monitor events caused by these lines match
-    // it; settleSlice() puts right what failed.
-    for (const op of ops) {
-      if (op.op === 'del') this.shadowRemove(op.route);
-      else this.shadowSet(op.route);
+    if (this.failed.size > 0) {
+      // A prefix that needs nothing done is in place, whatever failed before.
+      for (const st of plan.inPlace) {
+        if (this.failed.delete(st.prefix)) this.log.info({ prefix: st.prefix }, 'route found in place after an earlier failure');
+      }
     }
-    return { diff, lines, ops };
+    return plan;
   }
 
-  private settleSlice(plan: SlicePlan, outcome: BatchOutcome): SliceResult {
+  private settleSlice(plan: { lines: string[]; ops: ApplyOp[] }, outcome: BatchOutcome): SliceResult {
     const { ops } = plan;
-    const failedIdx = new Set<number>();
+    let failed = 0;
     let needRead = outcome.unknown.length > 0;
+    let nextRetryMs = Infinity;
+    const failedIdx = new Set<number>();
     for (const f of [...outcome.failures, ...outcome.unknown]) {
       const op = ops[f.index];
       if (op.op === 'del' && /No such process/.test(f.message)) continue; // already gone
+      failed++;
       failedIdx.add(f.index);
-      needRead = this.recordFailure(op.op, op.route, f) || needRead;
+      needRead = this.recordFailure(op, f) || needRead;
+      nextRetryMs = Math.min(nextRetryMs, this.failed.get(op.route.prefix)?.retryAtMs ?? Infinity);
     }
-    let nextRetryMs = Infinity;
-    for (const i of failedIdx) nextRetryMs = Math.min(nextRetryMs, this.failed.get(ops[i].route.prefix)?.retryAtMs ?? Infinity);
     if (this.failed.size > 0) {
       for (let i = 0; i < ops.length; i++) {
         if (failedIdx.has(i)) continue;
@@ -637,27 +517,52 @@ export class KernelRoutes {
         }
       }
     }
-    return { plan, failed: failedIdx.size, needRead, nextRetryMs };
+    return { ops, failed, needRead, nextRetryMs };
+  }
+
+  private finishApply(results: SliceResult[], durationMs: number): void {
+    const total: ApplyInfo = { lines: 0, added: 0, replaced: 0, deleted: 0, failed: 0, durationMs };
+    let needRead = false;
+    let nextRetry = Infinity;
+    for (const r of results) {
+      total.lines += r.ops.length;
+      for (const op of r.ops) {
+        if (op.op === 'add') total.added++;
+        else if (op.op === 'replace') total.replaced++;
+        else total.deleted++;
+      }
+      total.failed += r.failed;
+      needRead ||= r.needRead;
+      nextRetry = Math.min(nextRetry, r.nextRetryMs);
+    }
+    if (needRead) {
+      const delay = Math.min(Math.max(0, nextRetry - this.now()), this.opt('retryMaxMs'));
+      this.requestResync('unclear outcome of failed lines', delay, true);
+    }
+    this.counters.applies++;
+    this.counters.linesApplied += total.lines;
+    this.counters.errors += total.failed;
+    this.counters.lastApplyMs = total.durationMs;
+    this.counters.lastApplyLines = total.lines;
+    this.log.debug({ ...total }, 'applied kernel route diff');
+    this.o.onApply?.(total);
   }
 
   /** Records a failed line and corrects the shadow; returns true when the kernel should be re-read. */
-  private recordFailure(op: 'add' | 'replace' | 'del', route: KernelRoute, f: BatchLineFailure): boolean {
+  private recordFailure(op: ApplyOp, f: BatchLineFailure): boolean {
+    const { route } = op;
     const prev = this.failed.get(route.prefix);
     const attempts = (prev?.attempts ?? 0) + 1;
     const retryAtMs = this.now() + this.backoffMs(attempts);
-    this.failed.set(route.prefix, { op, route, line: f.line, message: f.message, attempts, retryAtMs });
+    this.failed.set(route.prefix, { op: op.op, route, line: f.line, message: f.message, attempts, retryAtMs });
     this.log.warn(
-      { op, route: describeRoute(route), error: f.message, attempts, retryInMs: Math.round(retryAtMs - this.now()) },
+      { op: op.op, route: describeRoute(route), error: f.message, attempts, retryInMs: Math.round(retryAtMs - this.now()) },
       'kernel rejected a route change',
     );
-    if (op === 'add') {
-      this.shadowRemove(route);
-      // "File exists": someone took the slot; find out who.
-      return /File exists/.test(f.message);
-    }
-    if (op === 'del') this.shadowSet(route);
-    // A failed replace or delete leaves the slot in a state we cannot be sure of.
-    return true;
+    this.state.revert(op);
+    // "File exists": someone took the slot; find out who. A failed replace
+    // or delete leaves the slot in a state we cannot be sure of.
+    return op.op !== 'add' || /File exists/.test(f.message);
   }
 
   // ------------------------------------------------------------ reading the kernel
@@ -676,18 +581,15 @@ export class KernelRoutes {
           return parseIpJsonRoutes(r.stdout, this.proto, { family, table: this.table });
         }),
       );
-      this.installed.clear();
-      this.occupied.clear();
-      const result: AdoptResult = { adopted: 0, unmanaged: 0, foreign: 0 };
-      for (const parsed of results) {
-        for (const r of parsed.ours) this.shadowSet(r);
-        for (const s of [...parsed.unmanaged, ...parsed.foreign]) this.occupiedSet(s);
-        result.adopted += parsed.ours.length;
-        result.unmanaged += parsed.unmanaged.length;
-        result.foreign += parsed.foreign.length;
-      }
+      const ours = results.flatMap((p) => p.ours);
+      const slots = results.flatMap((p) => [...p.unmanaged, ...p.foreign]);
+      this.state.loadKernel(ours, slots);
       this.counters.fullReads++;
-      return result;
+      return {
+        adopted: ours.length,
+        unmanaged: results.reduce((n, p) => n + p.unmanaged.length, 0),
+        foreign: results.reduce((n, p) => n + p.foreign.length, 0),
+      };
     } finally {
       this.reading = false;
       // Events that arrived during the read may or may not be in it; they
@@ -707,10 +609,13 @@ export class KernelRoutes {
     switch (ev.type) {
       case 'link':
         if (ev.deleted || !ev.up) {
-          if (this.usesDev(ev.ifname)) this.requestResync(`link ${ev.ifname} went down`, this.opt('repairDelayMs'), false);
+          if (this.state.usesDev(ev.ifname)) this.requestResync(`link ${ev.ifname} went down`, this.opt('repairDelayMs'), false);
         } else if (this.failed.size > 0) {
-          for (const f of this.failed.values()) f.retryAtMs = 0;
-          for (const p of this.failed.keys()) this.dirty.add(p);
+          // A link came up: next hops may be reachable now. Retry at once.
+          for (const [p, f] of this.failed) {
+            f.retryAtMs = 0;
+            this.state.markPrefixDirty(p);
+          }
           this.schedule(this.opt('repairDelayMs'));
         }
         return;
@@ -730,92 +635,18 @@ export class KernelRoutes {
       return;
     }
     if (ev.table !== this.table) return;
-    const p = ev.prefix;
-    const slot = ev.route ?? ev.slot;
-    if (slot === undefined) return;
-    const key = slotKey(slot);
-    const mine = this.installed.get(p)?.find((r) => slotKey(r) === key);
-    let drift = false;
-    if (ev.deleted) {
-      if (mine !== undefined && ev.route !== undefined) {
-        this.shadowRemove(mine);
-        drift = true;
-      } else {
-        this.occupiedRemove(slot);
-      }
-    } else if (ev.route !== undefined) {
-      this.occupiedRemove(slot);
-      if (mine === undefined || !routeSatisfies(mine, ev.route)) drift = true;
-      this.shadowSet(ev.route);
-    } else if (ev.slot !== undefined) {
-      if (mine !== undefined) {
-        this.shadowRemove(mine);
-        drift = true;
-      }
-      this.occupiedSet(ev.slot);
+    const verdict = this.state.applyEvent({ ...ev, prefix: ev.prefix });
+    if (verdict === 'ignored') return;
+    if (verdict === 'drift') {
+      this.counters.driftRepairs++;
+      this.log.info({ prefix: ev.prefix, deleted: ev.deleted, proto: ev.proto }, 'kernel route changed behind our back; repairing');
     }
-    const wanted = this.desired.has(p);
-    if (drift || (wanted && ev.route === undefined)) {
-      if (drift) this.counters.driftRepairs++;
-      if (drift) this.log.info({ prefix: p, deleted: ev.deleted, proto: ev.proto }, 'kernel route changed behind our back; repairing');
-      this.dirty.add(p);
-      this.schedule(this.opt('repairDelayMs'));
-    }
+    this.schedule(this.opt('repairDelayMs'));
   }
-
-  private usesDev(dev: string): boolean {
-    for (const list of this.installed.values()) for (const r of list) for (const h of r.nextHops) if (h.dev === dev) return true;
-    return false;
-  }
-
-  // ------------------------------------------------------------ shadow
-
-  private shadowSet(route: KernelRoute): void {
-    const key = slotKey(route);
-    const list = this.installed.get(route.prefix);
-    if (list === undefined) {
-      this.installed.set(route.prefix, [route]);
-      return;
-    }
-    const i = list.findIndex((r) => slotKey(r) === key);
-    if (i >= 0) list[i] = route;
-    else list.push(route);
-  }
-
-  private shadowRemove(route: { prefix: string; table?: number; metric?: number }): void {
-    const list = this.installed.get(route.prefix);
-    if (list === undefined) return;
-    const key = slotKey(route);
-    const rest = list.filter((r) => slotKey(r) !== key);
-    if (rest.length === 0) this.installed.delete(route.prefix);
-    else this.installed.set(route.prefix, rest);
-  }
-
-  private occupiedSet(s: RouteSlot): void {
-    const key = slotKey(s);
-    const list = (this.occupied.get(s.prefix) ?? []).filter((x) => slotKey(x) !== key);
-    list.push(s);
-    this.occupied.set(s.prefix, list);
-  }
-
-  private occupiedRemove(s: { prefix: string; table?: number; metric?: number }): void {
-    const list = this.occupied.get(s.prefix);
-    if (list === undefined) return;
-    const key = slotKey(s);
-    const rest = list.filter((x) => slotKey(x) !== key);
-    if (rest.length === 0) this.occupied.delete(s.prefix);
-    else this.occupied.set(s.prefix, rest);
-  }
-}
-
-interface SlicePlan {
-  diff: RouteDiff;
-  lines: string[];
-  ops: RenderedBatch['ops'];
 }
 
 interface SliceResult {
-  plan: SlicePlan;
+  ops: ApplyOp[];
   failed: number;
   needRead: boolean;
   nextRetryMs: number;
@@ -823,12 +654,4 @@ interface SliceResult {
 
 function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
-}
-
-function isMap(x: Iterable<RouteInput> | ReadonlyMap<string, RouteInput>): x is ReadonlyMap<string, RouteInput> {
-  return x instanceof Map;
-}
-
-function sameRoute(a: KernelRoute, b: KernelRoute): boolean {
-  return a.kind === b.kind && slotKey(a) === slotKey(b) && describeRoute(a) === describeRoute(b);
 }

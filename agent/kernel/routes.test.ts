@@ -15,7 +15,9 @@ import {
   type RouteSlot,
   canonicalPrefix,
   checkOwnProto,
+  diffPrefix,
   diffRoutes,
+  emptyDiff,
   normalizeRoute,
   parseIpJsonRoutes,
   renderBatch,
@@ -301,6 +303,25 @@ describe('kernel/routes: diffRoutes', () => {
       }).to.deep.equal({ add: [], replace: [], del: [], blocked: [], ...c.expect });
     });
   }
+
+  it('diffPrefix, run per prefix, agrees with diffRoutes on every case above', () => {
+    for (const c of cases) {
+      const deleteUnwanted = c.deleteUnwanted ?? true;
+      const want = diffRoutes(c.desired, c.current, { occupied: c.occupied, deleteUnwanted });
+      const got = emptyDiff();
+      const prefixes = new Set([...c.desired, ...c.current].map((r) => r.prefix));
+      for (const p of prefixes) {
+        diffPrefix(
+          c.desired.find((r) => r.prefix === p),
+          c.current.filter((r) => r.prefix === p),
+          (c.occupied ?? []).filter((o) => o.prefix === p),
+          deleteUnwanted,
+          got,
+        );
+      }
+      expect(got, c.name).to.deep.equal(want);
+    }
+  });
 
   it('routeSatisfies: a current route of another proto never satisfies ours', () => {
     expect(routeSatisfies(r4('10.1.0.0/24'), { ...r4('10.1.0.0/24'), proto: 12 })).to.equal(false);

@@ -11,6 +11,7 @@
 import { expect } from 'chai';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { ControlClient } from '../../agent/control-client.js';
 import type { SessionView, StatusView } from '../../agent/api-types.js';
 import { startBird } from '../support/daemons.js';
@@ -93,7 +94,9 @@ describe('agent: two agents and two BIRD routers in namespaces', function () {
 
   function startAgent(name: string): void {
     const a = agents[name];
-    a.proc = ns[name].spawn(TSX, [join(REPO, 'agent/main.ts'), '--config', a.config], {
+    // One process (node with tsx's loader), not the tsx CLI, which forks a
+    // child that outlives a signal to the wrapper.
+    a.proc = ns[name].spawn(process.execPath, ['--import', pathToFileURL(join(REPO, 'node_modules/tsx/dist/loader.mjs')).href, join(REPO, 'agent/main.ts'), '--config', a.config], {
       logFile: join(a.dir, `agent-${Date.now()}.log`),
       env: { ...process.env, PATH: `${join(REPO, 'node_modules/.bin')}:${process.env.PATH ?? ''}`, NODE_EXTRA_CA_CERTS: '' },
     });
