@@ -10,23 +10,12 @@ import {
 } from '../codec/index.js';
 import { memoryLogger } from '../../lib/log.js';
 import { PeerSession, type SessionConfig, type SessionEvents, type DownInfo } from './session.js';
+import { waitUntil as waitFor } from '../../test/support/wait.js';
 
 function listen(onSocket: (s: Socket) => void): Promise<Server> {
   return new Promise((resolve) => {
     const srv = createServer(onSocket);
     srv.listen(0, '127.0.0.1', () => resolve(srv));
-  });
-}
-
-function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const t0 = Date.now();
-    const tick = (): void => {
-      if (cond()) return resolve();
-      if (Date.now() - t0 > ms) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(tick, 20);
-    };
-    tick();
   });
 }
 

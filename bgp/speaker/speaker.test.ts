@@ -9,18 +9,7 @@ import { IPV4_UNICAST, IPV6_UNICAST, MessageFramer, decodeMessage, DEFAULT_CODEC
 import { memoryLogger } from '../../lib/log.js';
 import { BgpSpeaker } from './speaker.js';
 import type { PeerConfig, SpeakerConfig } from './types.js';
-
-function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const t0 = Date.now();
-    const tick = (): void => {
-      if (cond()) return resolve();
-      if (Date.now() - t0 > ms) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(tick, 20);
-    };
-    tick();
-  });
-}
+import { waitUntil as waitFor } from '../../test/support/wait.js';
 
 interface Node {
   sp: BgpSpeaker;

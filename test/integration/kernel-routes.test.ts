@@ -15,35 +15,14 @@ import { memoryLogger, type LogRecord } from '../../lib/log.js';
 import { type CommandRunner, NodeCommandRunner, type RunningCommand } from '../../agent/kernel/command-runner.js';
 import { KernelRoutes, type KernelRoutesOptions } from '../../agent/kernel/kernel-routes.js';
 import type { RouteInput } from '../../agent/kernel/routes.js';
-import { type Netns, Topology, isRoot, requireCommands, sleep, waitFor } from '../support/netns.js';
+import { type Netns, isRoot, requireCommands, sleep, waitFor } from '../support/netns.js';
+import { buildNodePeer, type NodePeer } from '../support/kernel-topology.js';
 
 const P = 77;
 
-interface Node {
-  topo: Topology;
-  node: Netns;
-  peer: Netns;
-}
+type Node = NodePeer;
 
-async function build(): Promise<Node> {
-  const topo = new Topology();
-  try {
-    const node = await topo.addNamespace('node');
-    const peer = await topo.addNamespace('peer');
-    await topo.link(node, peer, {
-      aName: 've0a',
-      bName: 've0b',
-      aAddresses: ['192.0.2.1/24', '2001:db8:1::1/64'],
-      bAddresses: ['192.0.2.2/24', '2001:db8:1::2/64'],
-    });
-    await peer.ip(['addr', 'add', '192.0.2.3/24', 'dev', 've0b']);
-    await peer.ip(['addr', 'add', '2001:db8:1::3/64', 'dev', 've0b', 'nodad']);
-    return { topo, node, peer };
-  } catch (err) {
-    await topo.destroy();
-    throw err;
-  }
-}
+const build = buildNodePeer;
 
 /** A runner that remembers every long-lived process it started. */
 class RecordingRunner implements CommandRunner {
