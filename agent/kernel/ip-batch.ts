@@ -204,6 +204,8 @@ export class IpBatch {
     }
     this.counters.linesFailed += outcome.failures.length + outcome.unknown.length;
     this.armIdleTimer();
+    // Spawning costs a few ms of this thread; do it after the caller has its answer.
+    setImmediate(() => this.prepareSpare()).unref();
     return outcome;
   }
 
@@ -222,6 +224,17 @@ export class IpBatch {
         clearTimeout(timer);
       }),
     );
+  }
+
+  /**
+   * Starts the next process ahead of need once the current one is half
+   * used, so a later exec() switches to it without spawning on its path.
+   */
+  private prepareSpare(): void {
+    const cur = this.current;
+    if (this.closed || this.spare !== undefined || cur === undefined || cur.exit !== undefined) return;
+    if (cur.sent * 2 < this.maxCommands) return;
+    this.spare = this.startProc(undefined);
   }
 
   private armIdleTimer(): void {

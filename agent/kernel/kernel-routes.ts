@@ -98,6 +98,8 @@ export class KernelRoutes {
   private retryTimer: NodeJS.Timeout | undefined;
   private intervalTimer: NodeJS.Timeout | undefined;
   private reading = false;
+  /** A large apply paused the monitor; the next pass restarts it. */
+  private monitorMuted = false;
   private readonly eventsDuringRead: MonitorEvent[] = [];
   private waiters: { background: boolean; resolve: () => void }[] = [];
   private readonly counters = { applies: 0, linesApplied: 0, errors: 0, lastApplyMs: undefined as number | undefined, lastApplyLines: 0, fullReads: 0, driftRepairs: 0 };
@@ -257,6 +259,11 @@ export class KernelRoutes {
       monitorRestarts: this.monitor?.restarts ?? 0,
       batch: this.lanes.stats(),
     };
+  }
+
+  /** The ip -batch processes' counters alone: cheap, unlike stats(), which walks every prefix. */
+  batchStats(): KernelRoutesStats['batch'] {
+    return this.lanes.stats();
   }
 
   /** Per-prefix state of desired and adopted routes, sorted by prefix (or just `prefix`). */
@@ -425,6 +432,10 @@ export class KernelRoutes {
   // ------------------------------------------------------------ one pass
 
   private async pass(): Promise<void> {
+    if (this.monitorMuted) {
+      this.monitorMuted = false;
+      if (!this.stopped) this.monitor?.start();
+    }
     if (this.resync && this.resync.dueMs <= this.now() + 1) {
       const { reason } = this.resync;
       this.resync = undefined;
@@ -471,7 +482,9 @@ export class KernelRoutes {
       if (results.length > 0) this.finishApply(results, this.now() - t0);
     } finally {
       if (muted && !this.stopped) {
-        this.monitor?.start();
+        // The monitor restarts at the head of the next pass, just before the
+        // verifying re-read, so the spawn is not on the path of this apply's waiters.
+        this.monitorMuted = true;
         this.requestResync('verify after a large apply with the monitor paused', 0, true);
       }
     }
