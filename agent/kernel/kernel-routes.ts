@@ -12,7 +12,7 @@
  * - Changes are coalesced (`coalesceMs`) and applied as one diff through
  *   long-lived, bounded `ip -force -batch -` processes (ip-batch.ts). Only
  *   prefixes that changed are diffed, against a shadow of what the kernel
- *   holds (route-state.ts), so an apply costs O(changes), not O(table).
+ *   holds (prefix-table.ts), so an apply costs O(changes), not O(table).
  *   A large apply goes out in slices, so ip works while the next slice is
  *   computed, over two lanes (two ip processes) where there are two CPUs.
  * - A slot (table, prefix, metric) held by a route that is not ours is left
@@ -46,13 +46,14 @@ import { IpLanes } from './ip-lanes.js';
 import type { MonitorEvent, MonitorRouteEvent } from './monitor-events.js';
 import {
   type AdoptResult,
-  type ApplyInfo,
   KERNEL_ROUTES_DEFAULTS,
   type KernelRoutesOptions,
   type KernelRoutesStats,
   type RouteFailure,
   type RouteStatus,
 } from './kernel-routes-types.js';
+import { type SliceResult, summarizeSlices, yieldToEventLoop } from './apply-result.js';
+import { readOwnRoutes, routeStatuses } from './kernel-read.js';
 import { RouteMonitor } from './route-monitor.js';
 import { type ApplyOp, type PlannedApply, type PrefixState, PrefixTable } from './prefix-table.js';
 import {
@@ -65,8 +66,6 @@ import {
   checkTable,
   describeRoute,
   normalizeRoute,
-  parseIpJsonRoutes,
-  routeSatisfies,
 } from './routes.js';
 
 export * from './kernel-routes-types.js';
@@ -275,29 +274,7 @@ export class KernelRoutes {
     } else {
       states = [...this.state.values()].sort((a, b) => (a.prefix < b.prefix ? -1 : a.prefix > b.prefix ? 1 : 0));
     }
-    const out: RouteStatus[] = [];
-    for (const st of states) {
-      const { desired, installed } = st;
-      if (desired === undefined && installed === undefined) continue;
-      const s: RouteStatus = { prefix: st.prefix, state: 'pending' };
-      if (desired) s.desired = desired;
-      if (installed) s.installed = [...installed];
-      const failure = this.failed.get(st.prefix);
-      const by = this.blocked.get(st.prefix);
-      if (by) {
-        s.state = 'blocked';
-        s.blockedBy = by;
-      } else if (failure) {
-        s.state = 'failed';
-        s.error = failure.message;
-      } else if (desired === undefined) {
-        s.state = 'adopted';
-      } else if (installed?.some((c) => routeSatisfies(desired, c))) {
-        s.state = 'installed';
-      }
-      out.push(s);
-    }
-    return out;
+    return routeStatuses(states, this.failed, this.blocked);
   }
 
   /** Failures waiting for a retry, by prefix. */
@@ -534,20 +511,7 @@ export class KernelRoutes {
   }
 
   private finishApply(results: SliceResult[], durationMs: number): void {
-    const total: ApplyInfo = { lines: 0, added: 0, replaced: 0, deleted: 0, failed: 0, durationMs };
-    let needRead = false;
-    let nextRetry = Infinity;
-    for (const r of results) {
-      total.lines += r.ops.length;
-      for (const op of r.ops) {
-        if (op.op === 'add') total.added++;
-        else if (op.op === 'replace') total.replaced++;
-        else total.deleted++;
-      }
-      total.failed += r.failed;
-      needRead ||= r.needRead;
-      nextRetry = Math.min(nextRetry, r.nextRetryMs);
-    }
+    const { total, needRead, nextRetry } = summarizeSlices(results, durationMs);
     if (needRead) {
       const delay = Math.min(Math.max(0, nextRetry - this.now()), this.opt('retryMaxMs'));
       this.requestResync('unclear outcome of failed lines', delay, true);
@@ -583,26 +547,10 @@ export class KernelRoutes {
   private async readKernel(): Promise<AdoptResult> {
     this.reading = true;
     try {
-      const results = await Promise.all(
-        ([4, 6] as const).map(async (family) => {
-          const r = await this.o.runner.run(['ip', '-N', '-json', `-${family}`, 'route', 'show', 'table', String(this.table)], {
-            netns: this.o.netns,
-          });
-          if (r.code !== 0) {
-            throw new TortieError('ERR_KERNEL_READ', `ip -json -${family} route show table ${this.table} failed: ${r.stderr.trim() || `exit ${String(r.code)}`}`);
-          }
-          return parseIpJsonRoutes(r.stdout, this.proto, { family, table: this.table });
-        }),
-      );
-      const ours = results.flatMap((p) => p.ours);
-      const slots = results.flatMap((p) => [...p.unmanaged, ...p.foreign]);
+      const { ours, slots, result } = await readOwnRoutes(this.o.runner, this.o.netns, this.table, this.proto);
       this.state.loadKernel(ours, slots);
       this.counters.fullReads++;
-      return {
-        adopted: ours.length,
-        unmanaged: results.reduce((n, p) => n + p.unmanaged.length, 0),
-        foreign: results.reduce((n, p) => n + p.foreign.length, 0),
-      };
+      return result;
     } finally {
       this.reading = false;
       // Events that arrived during the read may or may not be in it; they
@@ -656,15 +604,4 @@ export class KernelRoutes {
     }
     this.schedule(this.opt('repairDelayMs'));
   }
-}
-
-interface SliceResult {
-  ops: ApplyOp[];
-  failed: number;
-  needRead: boolean;
-  nextRetryMs: number;
-}
-
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
