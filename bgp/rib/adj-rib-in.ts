@@ -135,6 +135,46 @@ export class AdjRibIn {
   }
 
   /**
+   * The peer begins re-sending one family (RFC 7313 Beginning-of-Route-
+   * Refresh): flag the accepted paths whose prefix `inFamily` accepts as
+   * stale, until they come again or sweepStaleWhere() removes them.
+   * Returns how many paths became stale.
+   */
+  markStaleWhere(inFamily: (prefix: string) => boolean): number {
+    // Path objects are shared by the prefixes that arrived with the same
+    // attributes (and the attributes carry the family's next hop, so one
+    // object does not span families). Count prefixes, not objects.
+    let n = 0;
+    const flagged = new Set<Path>();
+    for (const [prefix, path] of this.accepted()) {
+      if (!inFamily(prefix)) continue;
+      if (!path.stale) {
+        path.stale = true;
+        flagged.add(path);
+      }
+      if (flagged.has(path)) n++;
+    }
+    // As in markAllStale(): paths sent again must be new objects, not the stale ones.
+    this.pathCache = new WeakMap();
+    this.pathCacheById = new WeakMap();
+    this.staleN += n;
+    return n;
+  }
+
+  /** Removes the stale paths whose prefix `inFamily` accepts (End-of-Route-Refresh). */
+  sweepStaleWhere(inFamily: (prefix: string) => boolean): RibChange[] {
+    if (this.staleN === 0) return [];
+    const doomed: [string, Path][] = [];
+    for (const entry of this.accepted()) if (entry[1].stale && inFamily(entry[0])) doomed.push(entry);
+    const changes: RibChange[] = [];
+    for (const [prefix, path] of doomed) {
+      const c = this.remove(prefix, path.pathId ?? 0);
+      if (c !== undefined) changes.push(c);
+    }
+    return changes;
+  }
+
+  /**
    * Removes every path still stale (End-of-RIB received, or the restart
    * time ran out). Returns the Loc-RIB changes, to export and install.
    */

@@ -15,8 +15,8 @@
  * re-advertising a full table.
  */
 import {
-  encodeEndOfRib, familyName, IPV4_UNICAST, IPV6_UNICAST, packUpdates, packWithdrawals,
-  type CodecOptions, type FamilyKey, type Nlri,
+  encodeEndOfRib, encodeMessage, familyAfi, familyName, familySafi, IPV4_UNICAST, IPV6_UNICAST, MessageType,
+  packUpdates, packWithdrawals, RouteRefreshSubtype, type CodecOptions, type FamilyKey, type Nlri,
 } from '../codec/index.js';
 import { toWireAttributes, type PathAttrs } from '../rib/index.js';
 
@@ -53,7 +53,8 @@ class Lane {
 
 export class PeerOutput {
   private readonly lanes: Record<number, Lane> = { [IPV4_UNICAST]: new Lane(), [IPV6_UNICAST]: new Lane() };
-  private readonly eorQueued = new Set<FamilyKey>();
+  /** Markers sent once the queue has drained: End-of-RIB, or End-of-Route-Refresh (RFC 7313). */
+  private readonly trailers = new Map<FamilyKey, 'end-of-rib' | 'end-of-route-refresh'>();
   advertised = 0;
   updatesSent = 0;
 
@@ -73,13 +74,18 @@ export class PeerOutput {
 
   /** Sends End-of-RIB for `family` once everything queued before it is out. */
   queueEndOfRib(family: FamilyKey): void {
-    this.eorQueued.add(family);
+    this.trailers.set(family, 'end-of-rib');
+  }
+
+  /** Sends an End-of-Route-Refresh (RFC 7313) for `family` once everything queued before it is out. */
+  queueEndOfRouteRefresh(family: FamilyKey): void {
+    if (this.trailers.get(family) !== 'end-of-rib') this.trailers.set(family, 'end-of-route-refresh');
   }
 
   clear(): void {
     this.lanes[IPV4_UNICAST] = new Lane();
     this.lanes[IPV6_UNICAST] = new Lane();
-    this.eorQueued.clear();
+    this.trailers.clear();
   }
 
   /**
@@ -117,10 +123,17 @@ export class PeerOutput {
       if (!open) return false;
     }
     if (this.size > 0) return false;
-    for (const f of this.eorQueued) sink.write(encodeEndOfRib(f, this.tx));
-    this.eorQueued.clear();
+    for (const [f, kind] of this.trailers) {
+      sink.write(kind === 'end-of-rib' ? encodeEndOfRib(f, this.tx) : encodeRouteRefresh(f, RouteRefreshSubtype.EndOfRouteRefresh, this.tx));
+    }
+    this.trailers.clear();
     return true;
   }
+}
+
+/** A ROUTE-REFRESH message for `family` with an RFC 7313 subtype. */
+export function encodeRouteRefresh(family: FamilyKey, subtype: RouteRefreshSubtype, tx: CodecOptions): Uint8Array {
+  return encodeMessage({ type: MessageType.RouteRefresh, afi: familyAfi(family), subtype, safi: familySafi(family) }, tx);
 }
 
 export function familyOfPrefix(prefix: string): FamilyKey {

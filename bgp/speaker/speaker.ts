@@ -7,7 +7,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import {
   AttrType, CeaseSubcode, encodeMessage, endOfRibFamily, ErrorAction, familyAfi, familyKey, familyName, familySafi, IPV4_UNICAST,
-  IPV6_UNICAST, MessageType, NotifCode, Origin, type FamilyKey, type LargeCommunity, type Nlri, type UpdateMessage,
+  IPV6_UNICAST, MessageType, NotifCode, Origin, RouteRefreshSubtype, type FamilyKey, type LargeCommunity, type Nlri, type UpdateMessage,
 } from '../codec/index.js';
 import {
   AdjRibIn, AttrsInterner, checkImport, compilePolicy, exportDelta, LocRib, localSource, makePathAttrs,
@@ -18,7 +18,7 @@ import { silentLogger, type Logger } from '../../lib/log.js';
 import { TortieError } from '../../lib/errors.js';
 import { normalizeAddress } from './connection.js';
 import type { Negotiated } from './negotiate.js';
-import { familyOfPrefix, PeerOutput } from './peer-out.js';
+import { encodeRouteRefresh, familyOfPrefix, PeerOutput } from './peer-out.js';
 import { PeerSession, type DownInfo } from './session.js';
 import { warmUp } from './warm-up.js';
 import type { BestPathEvent, PeerConfig, PeerStatus, SpeakerConfig } from './types.js';
@@ -409,9 +409,18 @@ export class BgpSpeaker {
     return nh.ipv6LinkLocal ? [global, nh.ipv6LinkLocal] : [global];
   }
 
-  private sendFullTable(rt: PeerRuntime, only?: FamilyKey): void {
+  /**
+   * Queues every best path `rt` may have (of one family, or all), then
+   * End-of-RIB; as an answer to an enhanced refresh (RFC 7313), between a
+   * Beginning- and an End-of-Route-Refresh instead.
+   */
+  private sendFullTable(rt: PeerRuntime, only?: FamilyKey, enhanced = false): void {
     const out = rt.out;
     if (!out) return;
+    if (enhanced && only !== undefined && rt.neg) {
+      // Changes queued earlier go out after the marker: they belong to the refreshed table.
+      rt.session.send(encodeRouteRefresh(only, RouteRefreshSubtype.BeginningOfRouteRefresh, rt.neg.tx));
+    }
     for (const [prefix, best] of this.locRib.bestPaths()) {
       const f = familyOfPrefix(prefix);
       if (only !== undefined && f !== only) continue;
@@ -420,7 +429,11 @@ export class BgpSpeaker {
       const attrs = ex.export(prefix, best);
       if (attrs) out.queue(prefix, f, attrs);
     }
-    for (const f of rt.exporters.keys()) if (only === undefined || f === only) out.queueEndOfRib(f);
+    for (const f of rt.exporters.keys()) {
+      if (only !== undefined && f !== only) continue;
+      if (enhanced) out.queueEndOfRouteRefresh(f);
+      else out.queueEndOfRib(f);
+    }
     this.scheduleFlush(rt);
   }
 
@@ -458,10 +471,34 @@ export class BgpSpeaker {
   }
 
   private onRouteRefresh(rt: PeerRuntime, family: FamilyKey, subtype: number): void {
-    if (subtype !== 0) return; // BoRR/EoRR from the peer: nothing to do for us
+    const peer = rt.session.config.address;
+    if (subtype === RouteRefreshSubtype.BeginningOfRouteRefresh || subtype === RouteRefreshSubtype.EndOfRouteRefresh) {
+      this.onPeerRefreshMarker(rt, family, subtype);
+      return;
+    }
+    if (subtype !== RouteRefreshSubtype.Normal) return; // RFC 7313 §5: ignore an unknown subtype
     if (!rt.exporters.has(family)) return;
-    this.log.debug({ peer: rt.session.config.address, family: familyName(family) }, 'route refresh requested');
-    if (!this.deferring) this.sendFullTable(rt, family);
+    this.log.debug({ peer, family: familyName(family) }, 'route refresh requested');
+    if (!this.deferring) this.sendFullTable(rt, family, rt.neg?.enhancedRouteRefresh === true);
+  }
+
+  /**
+   * RFC 7313 §4 as the receiver: after a Beginning-of-Route-Refresh, what the
+   * peer does not send again before the End-of-Route-Refresh is gone.
+   */
+  private onPeerRefreshMarker(rt: PeerRuntime, family: FamilyKey, subtype: RouteRefreshSubtype): void {
+    const adjIn = rt.adjIn;
+    if (!adjIn || !rt.neg?.enhancedRouteRefresh) return;
+    const peer = rt.session.config.address;
+    const inFamily = (prefix: string): boolean => familyOfPrefix(prefix) === family;
+    if (subtype === RouteRefreshSubtype.BeginningOfRouteRefresh) {
+      const n = adjIn.markStaleWhere(inFamily);
+      this.log.debug({ peer, family: familyName(family), stale: n }, 'peer begins a route refresh');
+      return;
+    }
+    const changes = adjIn.sweepStaleWhere(inFamily);
+    this.log.info({ peer, family: familyName(family), removed: changes.length }, 'peer ended a route refresh');
+    for (const c of changes) this.propagate(c);
   }
 
   // ------------------------------------------------------------ receiving routes
