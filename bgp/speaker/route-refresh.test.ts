@@ -15,7 +15,7 @@ import { BgpSpeaker } from './speaker.js';
 
 const PEER_AS = 65002;
 /** eBGP, 4-octet AS, no add-path: what both sides negotiate here. */
-const TX: CodecOptions = { ...DEFAULT_CODEC_OPTIONS, ibgp: false };
+const TX: CodecOptions = { ...DEFAULT_CODEC_OPTIONS, external: true };
 
 /** A raw BGP peer: answers OPEN with route refresh + enhanced route refresh, records what it receives. */
 class RawPeer {
