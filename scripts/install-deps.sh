@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 APT_PACKAGES=(iproute2 iptables ipset tshark tcpdump bird2 frr gobgpd exabgp
-  containernetworking-plugins containerd busybox-static iperf3)
+  containernetworking-plugins containerd busybox-static iperf3 podman)
 LOCK_HASH_FILE=node_modules/.tortie-lock-hash
 
 say() { printf 'install-deps: %s\n' "$*"; }

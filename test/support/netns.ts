@@ -218,13 +218,11 @@ export class TrackedProcess {
     this.stopping ??= (async () => {
       if (!this.running) return;
       this.signal('SIGTERM');
-      const timedOut = await Promise.race([
-        this.exitedPromise.then(() => false),
-        sleep(timeoutMs).then(() => true),
-      ]);
+      // The grace timer is cleared once the process exits, so it does not keep the test run alive.
+      const timedOut = await raceTimer(this.exitedPromise, timeoutMs);
       if (timedOut && this.running) {
         this.signal('SIGKILL');
-        await Promise.race([this.exitedPromise, sleep(5_000)]);
+        await raceTimer(this.exitedPromise, 5_000);
       }
     })();
     return this.stopping;
@@ -233,6 +231,17 @@ export class TrackedProcess {
   /** The last `lines` lines of the log file (empty when there is none). */
   logTail(lines = 30): string {
     return logTail(this.logFile, lines);
+  }
+}
+
+/** Waits for `p` or `ms`, whichever comes first; true when the time ran out. */
+async function raceTimer(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), ms)));
+  try {
+    return await Promise.race([p.then(() => false), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
