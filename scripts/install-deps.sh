@@ -12,7 +12,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 APT_PACKAGES=(iproute2 iptables ipset tshark tcpdump bird2 frr gobgpd exabgp
-  containernetworking-plugins containerd busybox-static iperf3 podman)
+  containernetworking-plugins containerd busybox-static iperf3 podman
+  golang-1.19-go etcd-server dpkg-dev openssl)
 LOCK_HASH_FILE=node_modules/.tortie-lock-hash
 
 say() { printf 'install-deps: %s\n' "$*"; }

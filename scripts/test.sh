@@ -11,6 +11,8 @@ step() { printf '\n== test.sh: %s\n' "$*"; }
 
 step "install dependencies"
 bash scripts/install-deps.sh
+step "kube-apiserver (built once from Debian's source package, then cached)"
+bash scripts/kube-apiserver.sh
 step "npm run build"
 npm run --silent build
 step "npm run lint"
