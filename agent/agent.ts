@@ -12,6 +12,9 @@ import { BgpSpeaker } from '../bgp/speaker/speaker.js';
 import type { BestPathEvent, PeerStatus } from '../bgp/speaker/types.js';
 import { TortieError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
+import { ipamRoutes } from '../ipam/api.js';
+import { openLocalDatastore } from '../ipam/datastore/store-local.js';
+import { IpamService } from '../ipam/service.js';
 import type { PathView, RouteView, SessionView, StatusView, PeerType } from './api-types.js';
 import {
   diffConfig, effectivePeers, formatIssues, readConfigFile, speakerConfig, speakerPeerConfig,
@@ -56,6 +59,15 @@ export class Agent {
   private reloadAgain = false;
   private convergeTimer: NodeJS.Timeout | undefined;
   private originated = new Set<string>();
+  private ipam!: IpamService;
+  /** What IPAM asks us to advertise: this node's blocks, and host routes for borrowed addresses. */
+  private ipamOriginated: { blocks: string[]; borrowed: string[] } = { blocks: [], borrowed: [] };
+  /**
+   * Host routes of borrowed addresses we advertise (now or before). The pod's
+   * own /32 route (from the CNI plugin) carries the traffic, so these never
+   * get a blackhole in the kernel, and their withdrawal removes nothing there.
+   */
+  private readonly borrowedPrefixes = new Set<string>();
   private lastTick = Date.now();
   private tick: NodeJS.Timeout | undefined;
   private stopping = false;
@@ -87,6 +99,7 @@ export class Agent {
     const peers = effectivePeers(cfg);
     for (const w of peers.warnings) this.log.warn({}, w);
     for (const p of peers.peers) this.addPeer(p);
+    await this.startIpam();
     this.originateAll();
     await this.speaker.start();
     this.watchConvergence();
@@ -110,6 +123,7 @@ export class Agent {
     await this.speaker.stop(reason);
     await this.kernel.stop();
     await this.control?.stop();
+    await this.ipam?.stop();
     await Promise.all(this.http.map((s) => new Promise<void>((r) => { s.closeAllConnections(); s.close(() => r()); })));
   }
 
@@ -119,6 +133,7 @@ export class Agent {
     // While stopping, sessions go down and their routes leave the RIB; the
     // kernel must keep them (a restart must not disturb traffic).
     if (this.stopping) return;
+    if (this.borrowedPrefixes.has(e.prefix) && (e.local || e.withdrawn)) return;
     try {
       if (e.withdrawn) this.kernel.remove(e.prefix);
       else if (e.local) this.kernel.upsert({ prefix: e.prefix, kind: 'blackhole' });
@@ -149,8 +164,31 @@ export class Agent {
     this.peerTypes.set(p.key, p.source === 'mesh' ? 'mesh' : 'explicit');
   }
 
+  // ------------------------------------------------------------ IPAM
+
+  private ipamLabels(cfg: AgentConfig): Record<string, string> {
+    return { 'kubernetes.io/hostname': cfg.node.name, ...cfg.node.labels };
+  }
+
+  private async startIpam(): Promise<void> {
+    const cfg = this.cfg;
+    const store = await openLocalDatastore(cfg.ipam.datastore.directory);
+    const swept = await store.sweep(Date.now());
+    if (swept > 0) this.log.info({ swept }, 'IPAM datastore: removed temporary files left by interrupted writes');
+    this.ipam = new IpamService({
+      node: cfg.node.name, labels: this.ipamLabels(cfg), config: cfg.ipam, store, log: this.log.child({ component: 'ipam' }),
+      onOriginated: (o) => {
+        this.ipamOriginated = o;
+        this.originateAll();
+      },
+    });
+    await this.ipam.start();
+    this.ipamOriginated = this.ipam.originatedPrefixes();
+  }
+
   private originateAll(): void {
-    const wanted = new Set(this.cfg.routes.originate);
+    for (const p of this.ipamOriginated.borrowed) this.borrowedPrefixes.add(p);
+    const wanted = new Set([...this.cfg.routes.originate, ...this.ipamOriginated.blocks, ...this.ipamOriginated.borrowed]);
     for (const p of this.originated) if (!wanted.has(p)) this.speaker.withdrawOrigin(p);
     for (const p of wanted) {
       this.speaker.originate(p, {
@@ -159,6 +197,8 @@ export class Agent {
       });
     }
     this.originated = wanted;
+    // A host route that is no longer borrowed (nor advertised) goes back to normal handling.
+    for (const p of [...this.borrowedPrefixes]) if (!wanted.has(p)) this.borrowedPrefixes.delete(p);
   }
 
   // ------------------------------------------------------------ reload
@@ -224,6 +264,10 @@ export class Agent {
       this.addPeer(p);
       this.log.info({ peer: a.key, source: a.source }, 'session added');
       done.push(`added ${a.key}`);
+    }
+    if (d.ipamChanged) {
+      this.ipam.updateConfig(this.cfg.ipam, this.ipamLabels(this.cfg));
+      done.push('IPAM settings applied');
     }
     if (d.originateAdded.length || d.originateRemoved.length || d.communitiesChanged) {
       this.originateAll();
@@ -335,8 +379,9 @@ export class Agent {
     return s;
   }
 
-  private apiRoutes(): Record<string, (url: URL) => unknown> {
+  private apiRoutes(): Record<string, (url: URL, body: unknown) => unknown> {
     return {
+      ...ipamRoutes(() => this.ipam),
       'GET /v1/status': () => this.status(),
       'GET /v1/bgp/sessions': () => ({ sessions: this.sessions() }),
       'GET /v1/bgp/routes': (url) => {

@@ -77,6 +77,9 @@ export interface RouteView {
   alternatives: PathView[];
 }
 
+// The IPAM endpoints (/v1/ipam/*) have their shapes in ipam/api-types.ts; re-exported here.
+export type * from '../ipam/api-types.js';
+
 export interface ApiError {
   error: string;
   code: string;

@@ -66,11 +66,23 @@ export class ControlServer {
       send(200, await handler(url, body));
     } catch (err) {
       const code = err instanceof TortieError ? err.code : 'ERR_API_INTERNAL';
-      const status = code === 'ERR_API_BAD_REQUEST' || err instanceof SyntaxError ? 400 : code.endsWith('NOT_FOUND') ? 404 : 500;
+      const status = err instanceof SyntaxError ? 400 : httpStatusOf(code);
       if (status === 500) this.log.error({ err: (err as Error).message, endpoint: key }, 'control API handler failed');
       send(status, { error: (err as Error).message, code });
     }
   }
+}
+
+/**
+ * The HTTP status for an error code. A refusal the caller can understand
+ * (bad request, nothing there, taken, exhausted) is a 4xx and is not logged
+ * as an agent error; anything else is a 500.
+ */
+export function httpStatusOf(code: string): number {
+  if (code === 'ERR_API_BAD_REQUEST' || code.endsWith('_BAD_REQUEST')) return 400;
+  if (code.endsWith('NOT_FOUND')) return 404;
+  if (/_(IN_USE|RESERVED|EXHAUSTED|NOT_IN_POOL|NO_POOL|POOL_DISABLED|POOL_NOT_FOR_NODE|AFFINE_ELSEWHERE)$/.test(code) && code !== 'ERR_IPAM_RETRIES_EXHAUSTED') return 409;
+  return 500;
 }
 
 /** A socket file left by a dead agent is removed; one that answers means another agent runs. */

@@ -3,12 +3,12 @@
  * codes, and the message when no agent runs.
  */
 import { expect } from 'chai';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { silentLogger } from '../lib/log.js';
-import type { RouteView, SessionView, StatusView } from './api-types.js';
+import type { IpamCheckView, IpamShowView, RouteView, SessionView, StatusView } from './api-types.js';
 import { ControlServer } from './control-server.js';
 import { runCtl } from './ctl.js';
 
@@ -31,11 +31,35 @@ const STATUS: StatusView = {
   routeFailures: [{ prefix: '198.18.5.0/24', error: 'Nexthop has invalid gateway' }],
 };
 
+const IPAM_SHOW: IpamShowView = {
+  node: 'node-a', datastore: { kind: 'local', location: '/var/lib/tortie/ipam' }, strictAffinity: true, releaseCooldownSec: 30, gcGraceSec: 60,
+  reservations: ['10.244.0.0/32'],
+  pools: [{
+    name: 'default', cidr: '10.244.0.0/24', family: 'ipv4', blockSize: 26, nodeSelector: 'all()', disabled: false, selectsThisNode: true,
+    blocks: { total: '4', claimed: 4, thisNode: 2 }, addresses: { total: '256', inClaimedBlocks: 256, used: 200, reserved: '1' }, blockUtilizationPct: 78.13,
+    lastError: { at: '2026-11-22T11:58:00Z', code: 'ERR_IPAM_POOL_EXHAUSTED', message: 'no IPv4 address left for node node-a: pool default (10.244.0.0/24, /26 blocks): no free block (all 4 blocks are claimed (2 by node-a, 2 by other nodes)), node-a\'s 2 blocks are full, and borrowing from other nodes\' blocks is disabled (ipam.strictAffinity is true)' },
+  }],
+  blocks: [
+    { cidr: '10.244.0.0/26', pool: 'default', node: 'node-a', size: 64, used: 63, free: 0, cooling: 0, reserved: 1, lentOut: 0, claimedAt: '2026-11-22T10:00:00Z' },
+    { cidr: '10.244.0.64/26', pool: 'default', node: 'node-b', size: 64, used: 10, free: 54, cooling: 2, reserved: 0, lentOut: 1, claimedAt: '2026-11-22T10:00:00Z' },
+  ],
+  borrowed: [{ address: '10.244.0.70', block: '10.244.0.64/26', blockNode: 'node-b', node: 'node-c', handle: 'abc/eth0' }],
+  nodes: [{ name: 'node-a', lastSeen: '2026-11-22T11:59:00Z', blocks: 2 }],
+  originated: ['10.244.0.0/26'],
+  stats: { batches: 10, writes: 12, conflicts: 1, unknownOutcomes: 0, retries: 1, lists: 2 },
+};
+const IPAM_CHECK: IpamCheckView = {
+  node: 'node-a', checkedAt: '2026-11-22T12:00:00Z', allocations: 3, basis: 'netns', unknown: 1, ok: false,
+  leaks: [{ address: '10.244.0.9', handle: 'dead/eth0', node: 'node-a', reason: 'its network namespace /var/run/netns/x is gone', namespace: 'default', pod: 'web-1', assignedAt: '2026-11-22T09:00:00Z' }],
+  orphanedBlocks: [{ cidr: '10.244.0.128/26', node: 'node-z', used: 0, reason: 'its node node-z is gone (no node record)' }],
+};
+
 describe('agent: tortiectl', () => {
   let dir: string;
   let sock: string;
   let server: ControlServer;
   let lastQuery = '';
+  let lastBody: unknown;
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'tortiectl-'));
     sock = join(dir, 'ctl.sock');
@@ -45,6 +69,19 @@ describe('agent: tortiectl', () => {
       'GET /v1/bgp/routes': (url) => {
         lastQuery = url.search;
         return { routes: ROUTES };
+      },
+      'GET /v1/ipam/show': (url) => {
+        lastQuery = url.search;
+        return IPAM_SHOW;
+      },
+      'GET /v1/ipam/check': () => IPAM_CHECK,
+      'POST /v1/ipam/check': (_url, body) => {
+        lastBody = body;
+        return { ...IPAM_CHECK, basis: 'attachments', leaks: [], orphanedBlocks: [], ok: true };
+      },
+      'POST /v1/ipam/release': (_url, body) => {
+        lastBody = body;
+        return { released: [{ address: '10.244.0.9', handle: 'dead/eth0', block: '10.244.0.0/26', node: 'node-a' }] };
       },
     }, silentLogger);
     await server.start();
@@ -107,6 +144,50 @@ describe('agent: tortiectl', () => {
     const code = await runCtl(['bgp', 'sessions', '--socket', join(dir, 'missing.sock')], { out: () => undefined, err: (s) => { err += s; } });
     expect(code).to.equal(3);
     expect(err).to.contain('tortie-agent is not running');
+  });
+
+  it('ipam show: pools with their state, blocks per node, borrowed addresses, the exhaustion in words', async () => {
+    const r = await ctl('ipam', 'show');
+    expect(r.code, r.err).to.equal(0);
+    expect(lastQuery).to.equal('');
+    expect(r.out).to.match(/^POOL\s+CIDR\s+BLOCK\s+STATE\s+BLOCKS\s+MINE\s+USED\s+UTIL$/m);
+    expect(r.out).to.match(/^default\s+10\.244\.0\.0\/24\s+\/26\s+EXHAUSTED\s+4\/4\s+2\s+200\/256\s+78%$/m);
+    expect(r.out).to.contain('Pool default exhausted at 2026-11-22T11:58:00Z (ERR_IPAM_POOL_EXHAUSTED):');
+    expect(r.out).to.contain('borrowing from other nodes\' blocks is disabled');
+    expect(r.out).to.match(/^10\.244\.0\.64\/26\s+default\s+node-b\s+10\/64\s+54\s+2\s+1$/m);
+    expect(r.out).to.match(/^10\.244\.0\.70\s+10\.244\.0\.64\/26\s+node-b\s+node-c\s+abc\/eth0$/m);
+    const w = await ctl('ipam', 'show', '-o', 'wide');
+    expect(lastQuery).to.equal('?allocations=1');
+    expect(w.out).to.contain('SELECTOR').and.contain('Reservations: 10.244.0.0/32').and.contain('Allocator: 10 batches, 12 block writes, 1 CAS conflicts');
+    expect(JSON.parse((await ctl('ipam', 'show', '-o', 'json')).out)).to.deep.equal(IPAM_SHOW);
+    expect(parseYaml((await ctl('ipam', 'show', '-o', 'yaml')).out)).to.deep.equal(IPAM_SHOW);
+  });
+
+  it('ipam check: leaks and orphaned blocks, exit status 1 when it finds any; --attachments posts the list', async () => {
+    const r = await ctl('ipam', 'check');
+    expect(r.code).to.equal(1);
+    expect(r.out).to.contain('PROBLEMS FOUND: 3 allocations checked');
+    expect(r.out).to.match(/^10\.244\.0\.9\s+dead\/eth0\s+node-a\s+default\/web-1\s+\S+\s+its network namespace \/var\/run\/netns\/x is gone$/m);
+    expect(r.out).to.match(/^10\.244\.0\.128\/26\s+node-z\s+0\s+its node node-z is gone/m);
+    const file = join(dir, 'att.json');
+    writeFileSync(file, JSON.stringify([{ containerId: 'c1', ifname: 'eth0' }]));
+    const ok = await ctl('ipam', 'check', '--attachments', file, '--network', 'podnet');
+    expect(ok.code).to.equal(0);
+    expect(lastBody).to.deep.equal({ attachments: [{ containerId: 'c1', ifname: 'eth0' }], network: 'podnet' });
+    expect(ok.out).to.match(/^OK: /);
+  });
+
+  it('ipam release --ip / --handle, exactly one of them', async () => {
+    const r = await ctl('ipam', 'release', '--ip', '10.244.0.9');
+    expect(r.code).to.equal(0);
+    expect(lastBody).to.deep.equal({ ip: '10.244.0.9' });
+    expect(r.out).to.equal('released 10.244.0.9 (handle dead/eth0, block 10.244.0.0/26, node node-a)\n');
+    await ctl('ipam', 'release', '--handle', 'dead/eth0');
+    expect(lastBody).to.deep.equal({ handle: 'dead/eth0' });
+    const both = await ctl('ipam', 'release', '--ip', '10.244.0.9', '--handle', 'x/eth0');
+    expect(both.code).to.equal(2);
+    expect(both.err).to.contain('give exactly one of --ip and --handle');
+    expect((await ctl('ipam', 'release')).code).to.equal(2);
   });
 
   it('rejects an unknown command with usage help and exit status 2', async () => {

@@ -8,6 +8,9 @@ import { stringify as toYaml } from 'yaml';
 import type { PathView, RouteView, SessionView, StatusView } from './api-types.js';
 import { ControlClient } from './control-client.js';
 import { TortieError } from '../lib/errors.js';
+import type { IpamCheckRequest, IpamCheckView, IpamReleaseRequest, IpamReleaseResponse, IpamShowView } from '../ipam/api-types.js';
+import { renderIpamCheck, renderIpamShow, renderReleased } from '../ipam/ctl-render.js';
+import { readFile } from 'node:fs/promises';
 
 export const DEFAULT_SOCKET = '/run/tortie/tortie.sock';
 
@@ -138,11 +141,53 @@ export async function runCtl(argv: string[], io: CtlIo): Promise<number> {
         } catch (err) { fail(err); }
       })
       .demandCommand(1, 'Say which: bgp sessions, or bgp routes [prefix].'))
-    .demandCommand(1, 'Say which command: status, bgp sessions, bgp routes.')
+    .command('ipam', 'IP address management: pools, blocks, leaks, releases', (y) => y
+      .command('show', 'Pools (utilisation, exhaustion), blocks per node, borrowed addresses (-o wide adds nodes and every allocation)', {}, async (a) => {
+        try {
+          const o = common(a);
+          const v = await new ControlClient(o.socket).get<IpamShowView>(`/v1/ipam/show${o.output === 'table' ? '' : '?allocations=1'}`);
+          print(io, o.output, v, (wide) => renderIpamShow(v, wide));
+        } catch (err) { fail(err); }
+      })
+      .command('check', 'Finds leaks (allocations whose pod is gone) and blocks whose node is gone; exit status 1 when it finds any', (yy) => yy
+        .option('attachments', { type: 'string', describe: 'A JSON file listing the live attachments, [{"containerId": "...", "ifname": "eth0"}]; default: judge by each allocation\'s netns' })
+        .option('network', { type: 'string', describe: 'Only allocations of this CNI network' }), async (a) => {
+        try {
+          const o = common(a);
+          const client = new ControlClient(o.socket);
+          let v: IpamCheckView;
+          if (a.attachments === undefined && a.network === undefined) {
+            v = await client.get<IpamCheckView>('/v1/ipam/check');
+          } else {
+            const req: IpamCheckRequest = {};
+            if (a.attachments !== undefined) req.attachments = JSON.parse(await readFile(a.attachments, 'utf8')) as IpamCheckRequest['attachments'];
+            if (a.network !== undefined) req.network = a.network;
+            v = await client.post<IpamCheckView>('/v1/ipam/check', req);
+          }
+          print(io, o.output, v, () => renderIpamCheck(v));
+          if (!v.ok) code = 1;
+        } catch (err) { fail(err); }
+      })
+      .command('release', 'Releases one address (--ip) or everything a handle holds (--handle CONTAINERID/IFNAME)', (yy) => yy
+        .option('ip', { type: 'string', describe: 'The address to release' })
+        .option('handle', { type: 'string', describe: 'The handle whose addresses to release' })
+        .check((x) => {
+          if ((x.ip === undefined) === (x.handle === undefined)) throw new Error('give exactly one of --ip and --handle');
+          return true;
+        }), async (a) => {
+        try {
+          const o = common(a);
+          const req: IpamReleaseRequest = a.ip !== undefined ? { ip: a.ip } : { handle: a.handle ?? '' };
+          const r = await new ControlClient(o.socket).post<IpamReleaseResponse>('/v1/ipam/release', req);
+          print(io, o.output, r, () => renderReleased(r));
+        } catch (err) { fail(err); }
+      })
+      .demandCommand(1, 'Say which: ipam show, ipam check, or ipam release.'))
+    .demandCommand(1, 'Say which command: status, bgp sessions, bgp routes, ipam show, ipam check, ipam release.')
     .strict()
     .help()
     .version(`tortiectl ${typeof TORTIE_VERSION === 'string' ? TORTIE_VERSION : 'dev'}`)
-    .epilogue('Exit status: 0 on success, 1 on an error, 3 when the agent is not running.\nThe control socket is root-only (mode 0600): run as root.')
+    .epilogue('Exit status: 0 on success, 1 on an error (and from ipam check when it finds leaks), 2 on bad usage, 3 when the agent is not running.\nThe control socket is root-only (mode 0600): run as root.')
     .fail((msg, err) => {
       code = 2;
       io.err(`tortiectl: ${msg ?? err?.message ?? 'bad usage'}\nTry tortiectl --help.\n`);

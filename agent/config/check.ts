@@ -24,6 +24,10 @@ function summarize(file: string, cfg: AgentConfig): string {
     `node ${cfg.node.name}: AS ${cfg.node.asn}, router ID ${cfg.node.routerId}`,
     `${peers.length} peer${peers.length === 1 ? '' : 's'} (${mesh} mesh, ${peers.length - mesh} explicit), ` +
       `${cfg.routes.originate.length} originated prefix${cfg.routes.originate.length === 1 ? '' : 'es'}, route protocol ${cfg.routes.protocol}`,
+    ...(cfg.ipam.pools.length > 0
+      ? [`IPAM: ${cfg.ipam.pools.map((p) => `${p.name} ${p.cidr} /${p.blockSize}${p.disabled ? ' (disabled)' : ''}`).join(', ')}; ` +
+        `strict affinity ${cfg.ipam.strictAffinity ? 'on' : 'off'}; ${cfg.ipam.datastore.type} datastore in ${cfg.ipam.datastore.directory}`]
+      : []),
     ...warnings.map((w) => `warning: ${w}`),
   ];
   return lines.join('\n') + '\n';

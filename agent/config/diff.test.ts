@@ -43,6 +43,7 @@ const EMPTY: Omit<ConfigDiff, 'empty'> = {
   originateAdded: [],
   originateRemoved: [],
   communitiesChanged: false,
+  ipamChanged: false,
   other: [],
 };
 
@@ -197,6 +198,19 @@ const CASES: { name: string; next: Parts; want: Partial<ConfigDiff> }[] = [
     name: 'a changed community',
     next: { communities: '["65001:100", no-export]' },
     want: { communitiesChanged: true },
+  },
+  {
+    name: 'IPAM pools, affinity and node labels apply live',
+    next: { rest: 'ipam: { pools: [{ name: a, cidr: 10.244.0.0/16 }], strictAffinity: false }' },
+    want: {
+      ipamChanged: true,
+      other: ['ipam.pools (none) -> a=10.244.0.0/16/b26[all()]', 'ipam.strictAffinity true -> false'],
+    },
+  },
+  {
+    name: 'the IPAM datastore directory needs a restart',
+    next: { rest: 'ipam: { datastore: { directory: /srv/ipam } }' },
+    want: { restartRequired: ['ipam.datastore.directory /var/lib/tortie/ipam -> /srv/ipam'] },
   },
   {
     name: 'log level and metrics port are other changes',

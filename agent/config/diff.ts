@@ -34,6 +34,8 @@ export interface ConfigDiff {
   readonly originateRemoved: readonly string[];
   /** bgp.communities or bgp.largeCommunities differ (as sets). */
   readonly communitiesChanged: boolean;
+  /** IPAM settings that apply live (pools, reservations, affinity, timers, node labels) differ. */
+  readonly ipamChanged: boolean;
   /** Changes that need no session work: log level, endpoints, descriptions, inherited defaults. */
   readonly other: readonly string[];
   /** Nothing differs at all. */
@@ -121,6 +123,8 @@ const GLOBAL_FIELDS: readonly [string, (c: AgentConfig) => unknown, boolean][] =
   ['routes.table', (c) => c.routes.table, true],
   ['paths.stateDir', (c) => c.paths.stateDir, true],
   ['paths.controlSocket', (c) => c.paths.controlSocket, true],
+  ['ipam.datastore.type', (c) => c.ipam.datastore.type, true],
+  ['ipam.datastore.directory', (c) => c.ipam.datastore.directory, true],
   // The effect of these on sessions shows up per peer.
   ['bgp.holdTimeSec', (c) => c.bgp.holdTimeSec, false],
   ['bgp.keepaliveSec', (c) => c.bgp.keepaliveSec, false],
@@ -134,6 +138,16 @@ const GLOBAL_FIELDS: readonly [string, (c: AgentConfig) => unknown, boolean][] =
   ['health.address', (c) => c.health.address, false],
   ['health.port', (c) => c.health.port, false],
   ['logLevel', (c) => c.logLevel, false],
+];
+
+/** IPAM fields applied live: their change sets ConfigDiff.ipamChanged (and is listed under `other`). */
+const IPAM_LIVE_FIELDS: readonly [string, (c: AgentConfig) => unknown][] = [
+  ['ipam.pools', (c) => c.ipam.pools.map((p) => `${p.name}=${p.cidr}/b${p.blockSize}${p.disabled ? '(disabled)' : ''}[${p.nodeSelector}]`)],
+  ['ipam.reservations', (c) => c.ipam.reservations],
+  ['ipam.strictAffinity', (c) => c.ipam.strictAffinity],
+  ['ipam.releaseCooldownSec', (c) => c.ipam.releaseCooldownSec],
+  ['ipam.gcGraceSec', (c) => c.ipam.gcGraceSec],
+  ['node.labels', (c) => Object.entries(c.node.labels).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k}=${v}`)],
 ];
 
 function sameSet(a: readonly string[], b: readonly string[]): boolean {
@@ -167,6 +181,14 @@ export function diffConfig(old: AgentConfig, next: AgentConfig): ConfigDiff {
     for (const c of d.cosmetic) other.push(`peer ${key}: ${c}`);
   }
 
+  let ipamChanged = false;
+  for (const [path, get] of IPAM_LIVE_FIELDS) {
+    const c = change(path, get(old), get(next));
+    if (c === undefined) continue;
+    other.push(c);
+    ipamChanged = true;
+  }
+
   const oldSet = new Set(old.routes.originate);
   const newSet = new Set(next.routes.originate);
   const originateAdded = next.routes.originate.filter((p) => !oldSet.has(p));
@@ -178,6 +200,6 @@ export function diffConfig(old: AgentConfig, next: AgentConfig): ConfigDiff {
   const empty = restartRequired.length + other.length + peersAdded.length + peersRemoved.length + peersChanged.length +
     originateAdded.length + originateRemoved.length === 0 && !communitiesChanged;
   return {
-    restartRequired, peersAdded, peersRemoved, peersChanged, originateAdded, originateRemoved, communitiesChanged, other, empty,
+    restartRequired, peersAdded, peersRemoved, peersChanged, originateAdded, originateRemoved, communitiesChanged, ipamChanged, other, empty,
   };
 }

@@ -17,7 +17,7 @@ describe('config: defaults and canonical values', () => {
   it('fills every default', () => {
     const cfg = parseOk(MINIMAL);
     expect(cfg).to.deep.equal({
-      node: { name: 'test-host', asn: 65001, routerId: '192.0.2.10', routerIdFrom: 'sourceAddress', sourceAddress: '192.0.2.10' },
+      node: { name: 'test-host', labels: {}, asn: 65001, routerId: '192.0.2.10', routerIdFrom: 'sourceAddress', sourceAddress: '192.0.2.10' },
       bgp: {
         listen: { enabled: true, address: '::', port: 179 },
         holdTimeSec: 90,
@@ -31,6 +31,10 @@ describe('config: defaults and canonical values', () => {
         largeCommunities: [],
       },
       routes: { originate: [], protocol: 201, table: 254 },
+      ipam: {
+        pools: [], reservations: [], strictAffinity: true, releaseCooldownSec: 30, gcGraceSec: 60,
+        datastore: { type: 'local', directory: '/var/lib/tortie/ipam' },
+      },
       paths: { stateDir: '/var/lib/tortie', controlSocket: '/run/tortie/tortie.sock' },
       metrics: { address: '127.0.0.1', port: 9099 },
       health: { address: '127.0.0.1', port: 9098 },

@@ -27,6 +27,8 @@ export interface NodeConfig {
   readonly sourceAddress?: string;
   /** Our IPv6 source address toward IPv6 peers, and the IPv6 next hop we announce. */
   readonly sourceAddressV6?: string;
+  /** Labels that IP pool node selectors match (kubernetes.io/hostname is added from `name`). */
+  readonly labels: Readonly<Record<string, string>>;
 }
 
 export interface ListenConfig {
@@ -113,10 +115,44 @@ export interface EndpointConfig {
   readonly port: number;
 }
 
+export interface IpamPoolConfig {
+  /** Unique; defaults to "pool-" and the CIDR with dashes. */
+  readonly name: string;
+  /** Canonical CIDR. */
+  readonly cidr: string;
+  readonly family: FamilyName;
+  /** Prefix length of the blocks the pool is cut into. */
+  readonly blockSize: number;
+  /** Which nodes may claim blocks (ipam/core/selector.ts syntax). */
+  readonly nodeSelector: string;
+  /** No new addresses from this pool; existing ones stay. */
+  readonly disabled: boolean;
+}
+
+export interface IpamDatastoreConfig {
+  readonly type: 'local';
+  /** Where the local datastore keeps its files. */
+  readonly directory: string;
+}
+
+export interface IpamConfig {
+  readonly pools: readonly IpamPoolConfig[];
+  /** Canonical prefixes (a bare address becomes a /32 or /128) never handed out. */
+  readonly reservations: readonly string[];
+  /** Never allocate from another node's block (no borrowing). */
+  readonly strictAffinity: boolean;
+  /** A released address is not handed out again for this long (unless nothing else is left). */
+  readonly releaseCooldownSec: number;
+  /** CNI GC keeps allocations younger than this. */
+  readonly gcGraceSec: number;
+  readonly datastore: IpamDatastoreConfig;
+}
+
 export interface AgentConfig {
   readonly node: NodeConfig;
   readonly bgp: BgpConfig;
   readonly routes: RoutesConfig;
+  readonly ipam: IpamConfig;
   readonly paths: PathsConfig;
   readonly metrics: EndpointConfig;
   readonly health: EndpointConfig;
@@ -141,6 +177,8 @@ export const DEFAULTS = Object.freeze({
   metrics: Object.freeze({ address: '127.0.0.1', port: 9099 }),
   health: Object.freeze({ address: '127.0.0.1', port: 9098 }),
   logLevel: 'info',
+  ipamReleaseCooldownSec: 30,
+  ipamGcGraceSec: 60,
 });
 
 /** Environment variables that supply defaults. */

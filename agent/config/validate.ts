@@ -5,6 +5,7 @@
  */
 import { isMap, isNode, type Node } from 'yaml';
 import { readBgp } from './bgp-section.js';
+import { IPAM_FIELDS, readIpam, readLabels } from './ipam-section.js';
 import { readAddress, readAsn, readPort, readPrefixNode, Seen, UINT32_MAX } from './common.js';
 import { parseIpAddress } from './ip.js';
 import {
@@ -19,8 +20,8 @@ export interface ConfigEnv {
   hostname: string;
 }
 
-export const TOP_FIELDS = ['node', 'bgp', 'routes', 'paths', 'metrics', 'health', 'logLevel'] as const;
-const NODE_FIELDS = ['name', 'asn', 'routerId', 'sourceAddress', 'sourceAddressV6'] as const;
+export const TOP_FIELDS = ['node', 'bgp', 'routes', 'ipam', 'paths', 'metrics', 'health', 'logLevel'] as const;
+const NODE_FIELDS = ['name', 'asn', 'routerId', 'sourceAddress', 'sourceAddressV6', 'labels'] as const;
 const ROUTES_FIELDS = ['originate', 'protocol', 'table'] as const;
 const PATHS_FIELDS = ['stateDir', 'controlSocket'] as const;
 const ENDPOINT_FIELDS = ['address', 'port'] as const;
@@ -37,6 +38,7 @@ export function buildConfig(r: Reader, root: Node, env: ConfigEnv): AgentConfig 
   const bgp = readBgp(r, top.get('bgp'), { asn: node.asn, ownAddresses: own });
   const routes = readRoutes(top.fields('routes', ROUTES_FIELDS));
   const paths = readPaths(top.fields('paths', PATHS_FIELDS));
+  const ipam = readIpam(top.fields('ipam', IPAM_FIELDS), paths.stateDir);
   const metrics = readEndpoint(top.fields('metrics', ENDPOINT_FIELDS), DEFAULTS.metrics);
   const health = readEndpoint(top.fields('health', ENDPOINT_FIELDS), DEFAULTS.health);
   const logLevel = top.oneOf('logLevel', LOG_LEVELS) ?? DEFAULTS.logLevel;
@@ -46,7 +48,7 @@ export function buildConfig(r: Reader, root: Node, env: ConfigEnv): AgentConfig 
     { path: ['health'], ...health },
   ]);
   if (r.issues.length > 0 || node.asn === undefined || node.routerId === undefined) return undefined;
-  return deepFreeze({ node: { ...node, asn: node.asn, routerId: node.routerId }, bgp, routes, paths, metrics, health, logLevel });
+  return deepFreeze({ node: { ...node, asn: node.asn, routerId: node.routerId }, bgp, routes, ipam, paths, metrics, health, logLevel });
 }
 
 type NodeDraft = Omit<NodeConfig, 'asn' | 'routerId'> & { asn?: number; routerId?: string };
@@ -85,8 +87,10 @@ function readNodeSection(top: Fields, env: ConfigEnv): NodeDraft {
   } else if (f !== undefined) {
     f.reader.report(f.node, 'node.routerId', `is required: set node.routerId, the environment variable ${ENV_ROUTER_ID}, or an IPv4 node.sourceAddress`);
   }
+  const labels = f !== undefined ? readLabels(f.reader, f.get('labels'), f.at('labels')) : {};
   return {
     name,
+    labels,
     ...(asn !== undefined ? { asn } : {}),
     ...(routerId !== undefined ? { routerId } : {}),
     routerIdFrom,

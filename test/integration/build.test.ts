@@ -83,14 +83,31 @@ describe('build: dist/bin bundles', function () {
     }
   }
 
-  for (const name of ['tortie-ipam'] as const) {
-    it(`${name} refuses real work until it is implemented (exit 1, says so on stderr)`, function () {
-      const r = run(join(binDir, name), ['run'], cwd);
-      expect(r.status).to.equal(1);
-      expect(r.stdout).to.equal('');
-      expect(r.stderr).to.include('not implemented yet');
+  describe('tortie-ipam (CNI IPAM plugin), copied out, bare environment', function () {
+    const ipam = (env: Record<string, string>): SpawnSyncReturns<string> => run(join(copies, 'tortie-ipam'), [], cwd, env);
+
+    it('answers VERSION with a CNI version result', function () {
+      const r = ipam({ CNI_COMMAND: 'VERSION' });
+      expect(r.status).to.equal(0);
+      expect(JSON.parse(r.stdout)).to.deep.include({ supportedVersions: ['0.3.1', '0.4.0', '1.0.0', '1.1.0'] });
     });
-  }
+
+    const errorCases: { env: Record<string, string>; names: string }[] = [
+      { env: {}, names: 'CNI_COMMAND' },
+      { env: { CNI_COMMAND: 'BOGUS' }, names: 'CNI_COMMAND' },
+      { env: { CNI_COMMAND: 'ADD' }, names: 'CNI_CONTAINERID' },
+      { env: { CNI_COMMAND: 'DEL' }, names: 'CNI_CONTAINERID' },
+    ];
+    for (const { env, names } of errorCases) {
+      it(`answers ${env.CNI_COMMAND ?? 'a missing CNI_COMMAND'} without its variables with CNI error 4 naming ${names}, exit 1`, function () {
+        const r = ipam(env);
+        expect(r.status).to.equal(1);
+        const result = JSON.parse(r.stdout) as Record<string, unknown>;
+        expect(result).to.include({ code: 4 });
+        expect(result['msg']).to.be.a('string').and.include(names);
+      });
+    }
+  });
 
   it('tortie-agent refuses to run without a configuration, with usage on stderr (exit 2)', function () {
     const r = run(join(binDir, 'tortie-agent'), [], cwd);

@@ -1,0 +1,196 @@
+/**
+ * npm run bench:ipam — address assignment through the agent's control
+ * socket: assigns per second and latency (p50, p99), sequentially and with
+ * 16 concurrent clients, then releases. Each request opens its own
+ * connection, as tortie-ipam does. Then, for scale, tortie-ipam ADD/DEL as
+ * processes (the bundle, bare environment), where Node's start-up dominates.
+ *
+ * The agent is the bundle (dist/bin/tortie-agent, built first) in its own
+ * network namespace. The suite runs twice: with the local datastore on disk
+ * (every batch is a durable compare-and-swap write: fsync, link, fsync dir),
+ * and on tmpfs (/dev/shm), where a flush costs nothing, which shows the
+ * agent's own cost apart from the disk's. Needs root.
+ * Target (issue 5): ≥ 500 assigns/s with 16 clients, p99 < 20 ms.
+ *
+ * Options:
+ *   --requests N     assigns in the sequential phase (default 2000)
+ *   --clients C      concurrent clients (default 16)
+ *   --per-client M   assigns per concurrent client (default 250)
+ *   --plugin K       tortie-ipam ADD+DEL pairs, sequential (default 30; 0 skips)
+ *   --json FILE      also write the results as JSON
+ */
+import { writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { request } from 'node:http';
+import { cpus, loadavg, release } from 'node:os';
+import { join } from 'node:path';
+import { TortieError } from '../../lib/errors.js';
+import type { IpamShowView } from '../../ipam/api-types.js';
+import { ensureBuilt, netConf, runPlugin, startAgent } from '../../ipam/testing/harness.js';
+import { isRoot, requireCommands, Topology } from '../../test/support/netns.js';
+
+interface Cli {
+  requests: number;
+  clients: number;
+  perClient: number;
+  plugin: number;
+  json?: string;
+}
+
+function parseCli(argv: readonly string[]): Cli {
+  const opts = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith('--') || argv[i + 1] === undefined) throw new TortieError('ERR_BENCH_USAGE', `unexpected argument ${a} (see bench/ipam/bench.ts)`);
+    opts.set(a.slice(2), argv[++i]);
+  }
+  const int = (k: string, d: number): number => {
+    const v = Number(opts.get(k) ?? d);
+    if (!Number.isInteger(v) || v < 0) throw new TortieError('ERR_BENCH_USAGE', `--${k} takes a non-negative integer`);
+    return v;
+  };
+  return { requests: int('requests', 2000), clients: Math.max(1, int('clients', 16)), perClient: int('per-client', 250), plugin: int('plugin', 30), json: opts.get('json') };
+}
+
+/** One request on a fresh connection; resolves with the latency in ms. */
+function post(socketPath: string, path: string, body: unknown): Promise<number> {
+  const payload = JSON.stringify(body);
+  const t0 = performance.now();
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, path, method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        if (res.statusCode !== 200) reject(new TortieError('ERR_BENCH', `${path} answered ${res.statusCode}: ${Buffer.concat(chunks).toString().slice(0, 300)}`));
+        else resolve(performance.now() - t0);
+      });
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+interface Phase {
+  name: string;
+  ops: number;
+  clients: number;
+  seconds: number;
+  perSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+function summarize(name: string, clients: number, lat: number[], seconds: number): Phase {
+  const s = [...lat].sort((a, b) => a - b);
+  const q = (p: number): number => s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? 0;
+  return { name, ops: lat.length, clients, seconds, perSec: lat.length / seconds, p50Ms: q(0.5), p99Ms: q(0.99), maxMs: s[s.length - 1] ?? 0 };
+}
+
+async function phase(name: string, clients: number, perClient: number, op: (client: number, i: number) => Promise<number>): Promise<Phase> {
+  const lat: number[] = [];
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: clients }, async (_, c) => {
+    for (let i = 0; i < perClient; i++) lat.push(await op(c, i));
+  }));
+  return summarize(name, clients, lat, (performance.now() - t0) / 1000);
+}
+
+function row(p: Phase): string {
+  return `${p.name.padEnd(38)} ${String(p.clients).padStart(7)} ${String(p.ops).padStart(6)} ${p.perSec.toFixed(0).padStart(9)} ${p.p50Ms.toFixed(2).padStart(8)} ${p.p99Ms.toFixed(2).padStart(8)} ${p.maxMs.toFixed(1).padStart(8)}`;
+}
+
+interface Suite {
+  label: string;
+  results: Phase[];
+  stats: IpamShowView['stats'];
+}
+
+/** One agent with its datastore in `storeDir`; the API phases, and the plugin phases when `plugin` > 0. */
+async function suite(topo: Topology, label: string, name: string, storeDir: string, cli: Cli, plugin: number): Promise<Suite> {
+  const agent = await startAgent(topo, {
+    name, routerId: '192.0.2.91',
+    ipamYaml: `  pools:
+    - { name: bench, cidr: 10.200.0.0/16, blockSize: 26 }
+  releaseCooldownSec: 0
+  gcGraceSec: 0
+  datastore: { type: local, directory: ${storeDir} }`,
+  });
+  try {
+    const sock = agent.socket;
+    const assign = (id: string): Promise<number> => post(sock, '/v1/ipam/assign', { containerId: id, ifname: 'eth0', namespace: 'bench', pod: id });
+    const releaseOne = (id: string): Promise<number> => post(sock, '/v1/ipam/release', { containerId: id, ifname: 'eth0' });
+
+    // Warm up (JIT, first block claims), then clean up.
+    await phase('warm-up', 4, 50, (c, i) => assign(`w${c}-${i}`));
+    await phase('warm-up release', 4, 50, (c, i) => releaseOne(`w${c}-${i}`));
+
+    const results: Phase[] = [];
+    results.push(await phase('assign, sequential', 1, cli.requests, (_c, i) => assign(`s${i}`)));
+    results.push(await phase(`assign, ${cli.clients} concurrent clients`, cli.clients, cli.perClient, (c, i) => assign(`c${c}-${i}`)));
+    results.push(await phase('release, sequential', 1, cli.requests, (_c, i) => releaseOne(`s${i}`)));
+    results.push(await phase(`release, ${cli.clients} concurrent clients`, cli.clients, cli.perClient, (c, i) => releaseOne(`c${c}-${i}`)));
+    const show = await agent.client.get<IpamShowView>('/v1/ipam/show');
+
+    if (plugin > 0) {
+      const lat: number[] = [];
+      const t0 = performance.now();
+      for (let i = 0; i < plugin; i++) {
+        const add = await runPlugin({ command: 'ADD', containerId: `plug${i}`, conf: netConf(sock) });
+        if (add.code !== 0) throw new TortieError('ERR_BENCH', `tortie-ipam ADD failed: ${add.stdout}`);
+        lat.push(add.ms);
+      }
+      results.push(summarize('tortie-ipam ADD (process), sequential', 1, lat, (performance.now() - t0) / 1000));
+      const dl: number[] = [];
+      const t1 = performance.now();
+      for (let i = 0; i < plugin; i++) dl.push((await runPlugin({ command: 'DEL', containerId: `plug${i}`, conf: netConf(sock) })).ms);
+      results.push(summarize('tortie-ipam DEL (process), sequential', 1, dl, (performance.now() - t1) / 1000));
+      const vl: number[] = [];
+      for (let i = 0; i < 10; i++) vl.push((await runPlugin({ command: 'VERSION', conf: { cniVersion: '1.1.0' } })).ms);
+      results.push(summarize('tortie-ipam VERSION (process start)', 1, vl, vl.reduce((a, b) => a + b, 0) / 1000));
+    }
+    return { label, results, stats: show.stats };
+  } finally {
+    await agent.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const cli = parseCli(process.argv.slice(2));
+  if (!isRoot()) throw new TortieError('ERR_BENCH_PREREQ', 'bench:ipam needs root (the agent runs in its own network namespace)');
+  requireCommands(['ip']);
+  await ensureBuilt();
+  const topo = new Topology();
+  const shm = await mkdtemp('/dev/shm/tortie-bench-ipam-');
+  try {
+    const suites = [
+      await suite(topo, `datastore on disk (${topo.tmpDir}, fsync per write)`, 'bench-disk', join(topo.tmpDir, 'ipam-store'), cli, cli.plugin),
+      await suite(topo, 'datastore on tmpfs (/dev/shm: the agent alone, no disk flush)', 'bench-tmpfs', join(shm, 'ipam-store'), cli, 0),
+    ];
+    const lines = [
+      `bench:ipam — ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), Linux ${release()}, Node ${process.version}, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}; fresh connection per request`,
+    ];
+    for (const s of suites) {
+      const concurrent = s.results[1];
+      const verdict = concurrent.perSec >= 500 && concurrent.p99Ms < 20 ? 'met' : 'NOT met';
+      lines.push(
+        '',
+        s.label,
+        `${'phase'.padEnd(38)} ${'clients'.padStart(7)} ${'ops'.padStart(6)} ${'ops/s'.padStart(9)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)}`,
+        ...s.results.map(row),
+        `allocator: ${s.stats.batches} batches, ${s.stats.writes} block writes, ${s.stats.conflicts} conflicts, ${s.stats.retries} retries`,
+        `target (≥ 500 assigns/s with ${cli.clients} clients, p99 < 20 ms): ${verdict} — ${concurrent.perSec.toFixed(0)} assigns/s, p99 ${concurrent.p99Ms.toFixed(2)} ms`,
+      );
+    }
+    process.stdout.write(`${lines.join('\n')}\n`);
+    if (cli.json !== undefined) writeFileSync(cli.json, `${JSON.stringify({ loadavg: loadavg(), suites }, null, 2)}\n`);
+  } finally {
+    await topo.destroy();
+    await rm(shm, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench:ipam: ${(err as Error).stack ?? String(err)}\n`);
+  process.exitCode = 1;
+});
