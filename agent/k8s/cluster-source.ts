@@ -1,0 +1,237 @@
+/**
+ * ClusterSource: what the Kubernetes API adds to one node's peers. It keeps
+ * Nodes, BGPPeers and BGPConfigurations in memory (list + watch, see
+ * informer.ts), computes this node's ClusterPeers from them (node-mesh.ts,
+ * bgp-peers.ts) and tells its listeners when they change. The agent merges
+ * them with its file (merge-peers.ts) and applies the difference.
+ *
+ * When the API server cannot be reached, nothing changes: the cached
+ * objects and the last ClusterPeers stay, and status() says stale. When it
+ * comes back, the watches resume (or list again after a 410 Gone) and any
+ * change made meanwhile arrives as one ordinary update.
+ */
+import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject, type V1Node } from '@kubernetes/client-node';
+import type { Logger } from '../../lib/log.js';
+import { selectBgpPeers } from './bgp-peers.js';
+import { Informer, type Backoff, type InformerStatus } from './informer.js';
+import type { ClusterPeers } from './merge-peers.js';
+import { meshFromNodes, parseCidrs, type ClusterMeshMember } from './node-mesh.js';
+import {
+  BGP_CONFIGURATION_DEFAULT, CRD, crdPath, TORTIE_GROUP, TORTIE_VERSION, type BgpConfigurationObject, type BgpPeerObject, type CrdNames,
+} from './types.js';
+
+export interface ClusterSourceOptions {
+  readonly kubeConfig: KubeConfig;
+  /** This node's name (the Node object's name). */
+  readonly nodeName: string;
+  /** The AS of nodes without a tortie.io/asn annotation when BGPConfiguration sets none: the file's node.asn. */
+  readonly fallbackAsn: number;
+  /** Prefixes a node's InternalIP must fall in to be its BGP address (e.g. the BGP interface's subnet). Empty: any. */
+  readonly addressCidrs?: readonly string[];
+  readonly log: Logger;
+  /** Events within this window are applied together. Default 50 ms. */
+  readonly debounceMs?: number;
+  readonly backoff?: Backoff;
+}
+
+export type ClusterState = 'starting' | 'synced' | 'stale' | 'stopped';
+
+export interface ClusterStatus {
+  /** synced: every resource listed and watched; stale: the API is unreachable (the last data stays in use). */
+  readonly state: ClusterState;
+  readonly stale: boolean;
+  /** When the state last changed. */
+  readonly since: string;
+  readonly server: string;
+  readonly node: string;
+  /** This node's own mesh entry, as the other nodes see it. */
+  readonly self?: ClusterMeshMember;
+  readonly selfFound: boolean;
+  readonly meshEnabled: boolean | undefined;
+  readonly defaultAsn: number;
+  readonly meshMembers: number;
+  readonly bgpPeers: number;
+  /** Nodes left out of the mesh for a bad annotation or a duplicate address; BGPPeers with a bad selector. */
+  readonly problems: readonly string[];
+  readonly nodesWithoutAddress: readonly string[];
+  readonly lastChangeAt?: string;
+  readonly changes: number;
+  readonly resources: readonly InformerStatus[];
+}
+
+export type ClusterListener = (peers: ClusterPeers) => void;
+
+type CustomObject = KubernetesObject & Record<string, unknown>;
+
+function sameMembers(a: ClusterPeers, b: ClusterPeers): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+export class ClusterSource {
+  private readonly nodes: Informer<V1Node>;
+  private readonly bgpPeers: Informer<CustomObject>;
+  private readonly bgpConfigs: Informer<CustomObject>;
+  private readonly informers: readonly Informer<KubernetesObject>[];
+  private readonly listeners = new Set<ClusterListener>();
+  private readonly log: Logger;
+  private peers: ClusterPeers = { meshEnabled: undefined, meshMembers: [], bgpPeers: [] };
+  private emitted = false;
+  private state: ClusterState = 'stopped';
+  private stateSince = new Date();
+  private timer: NodeJS.Timeout | undefined;
+  private lastChangeAt: Date | undefined;
+  private changes = 0;
+  private view: {
+    self?: ClusterMeshMember; selfFound: boolean; defaultAsn: number; problems: readonly string[]; withoutAddress: readonly string[];
+  };
+
+  constructor(private readonly opts: ClusterSourceOptions) {
+    this.log = opts.log;
+    parseCidrs(opts.addressCidrs ?? []); // a bad CIDR fails here, not on the first event
+    this.view = { selfFound: false, defaultAsn: opts.fallbackAsn, problems: [], withoutAddress: [] };
+    const core = opts.kubeConfig.makeApiClient(CoreV1Api);
+    const custom = opts.kubeConfig.makeApiClient(CustomObjectsApi);
+    const common = {
+      kubeConfig: opts.kubeConfig, log: opts.log, onChange: () => this.schedule(), onHealth: () => this.updateState(),
+      ...(opts.backoff ? { backoff: opts.backoff } : {}),
+    };
+    this.nodes = new Informer<V1Node>({ ...common, path: '/api/v1/nodes', resource: 'nodes', list: () => core.listNode() });
+    const crd = (c: CrdNames): Informer<CustomObject> => new Informer<CustomObject>({
+      ...common,
+      path: crdPath(c),
+      resource: `${c.plural}.${TORTIE_GROUP}`,
+      list: async () => (await custom.listClusterCustomObject({ group: TORTIE_GROUP, version: TORTIE_VERSION, plural: c.plural })) as KubernetesListObject<CustomObject>,
+    });
+    this.bgpPeers = crd(CRD.BGPPeer);
+    this.bgpConfigs = crd(CRD.BGPConfiguration);
+    this.informers = [this.nodes, this.bgpPeers, this.bgpConfigs] as readonly Informer<KubernetesObject>[];
+  }
+
+  /**
+   * Lists and watches every resource. Resolves after the first attempt at
+   * each: check status().stale for whether it worked. The first onChange
+   * comes once the Nodes have been listed.
+   */
+  async start(): Promise<void> {
+    this.setState('starting');
+    await Promise.all(this.informers.map((i) => i.start()));
+    this.recompute();
+    this.updateState();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await Promise.all(this.informers.map((i) => i.stop()));
+    this.setState('stopped');
+  }
+
+  /** Calls `fn` with every new ClusterPeers; returns the unsubscribe function. */
+  onChange(fn: ClusterListener): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** The last ClusterPeers (empty until the Nodes were listed). */
+  current(): ClusterPeers {
+    return this.peers;
+  }
+
+  /** True once the Nodes have been listed, i.e. current() is real data. */
+  get ready(): boolean {
+    return this.emitted;
+  }
+
+  status(): ClusterStatus {
+    const v = this.view;
+    return {
+      state: this.state,
+      stale: this.state === 'stale',
+      since: this.stateSince.toISOString(),
+      server: this.opts.kubeConfig.getCurrentCluster()?.server ?? '',
+      node: this.opts.nodeName,
+      ...(v.self ? { self: v.self } : {}),
+      selfFound: v.selfFound,
+      meshEnabled: this.peers.meshEnabled,
+      defaultAsn: v.defaultAsn,
+      meshMembers: this.peers.meshMembers.length,
+      bgpPeers: this.peers.bgpPeers.length,
+      problems: v.problems,
+      nodesWithoutAddress: v.withoutAddress,
+      ...(this.lastChangeAt ? { lastChangeAt: this.lastChangeAt.toISOString() } : {}),
+      changes: this.changes,
+      resources: this.informers.map((i) => i.status()),
+    };
+  }
+
+  private setState(s: ClusterState): void {
+    if (s === this.state) return;
+    const prev = this.state;
+    this.state = s;
+    this.stateSince = new Date();
+    if (s === 'stale') this.log.warn({ from: prev }, 'Kubernetes API unreachable: keeping the current peers and routes (stale)');
+    else if (s === 'synced') this.log.info({ from: prev }, 'Kubernetes API in sync');
+  }
+
+  private updateState(): void {
+    if (this.state === 'stopped') return;
+    const st = this.informers.map((i) => i.status());
+    // A resource the server does not serve (CRDs not installed) is empty, not stale.
+    const healthy = st.every((s) => s.connected || (s.missing && !s.synced));
+    if (healthy && st.every((s) => s.synced || s.missing)) this.setState('synced');
+    else if (!healthy) this.setState('stale');
+    if (this.state === 'synced' && st.some((s) => s.missing)) {
+      this.log.debug({ missing: st.filter((s) => s.missing).map((s) => s.resource) }, 'resources not served (CRDs not installed?)');
+    }
+  }
+
+  private schedule(): void {
+    if (this.timer || this.state === 'stopped') return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.recompute();
+    }, this.opts.debounceMs ?? 50);
+    this.timer.unref();
+  }
+
+  /** Rebuilds ClusterPeers from the caches; tells the listeners when it differs. */
+  private recompute(): void {
+    this.updateState();
+    if (!this.nodes.status().synced) return;
+    const configs = this.bgpConfigs.list() as unknown as readonly BgpConfigurationObject[];
+    const cfg = configs.find((c) => c.metadata.name === BGP_CONFIGURATION_DEFAULT)?.spec;
+    const defaultAsn = typeof cfg?.asNumber === 'number' ? cfg.asNumber : this.opts.fallbackAsn;
+    const mesh = meshFromNodes(this.nodes.list(), { selfName: this.opts.nodeName, cidrs: this.opts.addressCidrs ?? [], defaultAsn });
+    const sel = selectBgpPeers(this.bgpPeers.list() as unknown as readonly BgpPeerObject[], this.opts.nodeName, mesh.selfLabels);
+    const next: ClusterPeers = {
+      meshEnabled: typeof cfg?.nodeToNodeMeshEnabled === 'boolean' ? cfg.nodeToNodeMeshEnabled : undefined,
+      meshMembers: mesh.members,
+      bgpPeers: sel.selected.map((s) => ({ name: s.name, spec: s.spec })),
+    };
+    const problems = [...mesh.problems, ...sel.problems];
+    if (problems.join('\n') !== this.view.problems.join('\n')) {
+      for (const p of problems.filter((x) => !this.view.problems.includes(x))) this.log.warn({}, p);
+    }
+    this.view = {
+      ...(mesh.self ? { self: mesh.self } : {}), selfFound: mesh.selfFound, defaultAsn, problems, withoutAddress: mesh.withoutAddress,
+    };
+    if (this.emitted && sameMembers(next, this.peers)) return;
+    const before = this.peers;
+    this.peers = next;
+    this.emitted = true;
+    this.changes++;
+    this.lastChangeAt = new Date();
+    this.log.info({
+      members: next.meshMembers.length, bgpPeers: next.bgpPeers.length, meshEnabled: next.meshEnabled,
+      added: next.meshMembers.filter((m) => !before.meshMembers.some((b) => b.address === m.address)).map((m) => m.name),
+      removed: before.meshMembers.filter((b) => !next.meshMembers.some((m) => m.address === b.address)).map((m) => m.name),
+    }, 'cluster peers changed');
+    for (const fn of this.listeners) {
+      try {
+        fn(next);
+      } catch (err) {
+        this.log.error({ err: (err as Error).message }, 'cluster peers listener failed');
+      }
+    }
+  }
+}
