@@ -113,14 +113,30 @@ export class Agent {
     this.log.info({ socket: cfg.paths.controlSocket, metrics: cfg.metrics, health: cfg.health, adoptedRoutes: adopted.adopted, restarting }, 'agent started');
   }
 
-  /** Stops sessions (Cease) and servers. Kernel routes stay: a restart must not disturb traffic. */
-  async stop(reason = 'agent stopping'): Promise<void> {
+  /**
+   * Stops sessions and servers. Kernel routes stay: a restart must not
+   * disturb traffic.
+   *
+   * - `restart` (SIGTERM, SIGINT): with graceful restart on, sessions close
+   *   without a NOTIFICATION, as RFC 4724 expects of a restarting speaker, so
+   *   peers keep routing to this node (its routes marked stale) for
+   *   `restartTimeSec` while the agent comes back. Without graceful restart,
+   *   the same as `drain`.
+   * - `drain` (SIGUSR2): every session gets Cease / Administrative Shutdown,
+   *   so peers withdraw this node's routes at once: for taking a node away.
+   */
+  async stop(reason = 'agent stopping', mode: 'restart' | 'drain' = 'restart'): Promise<void> {
     this.stopping = true;
-    this.log.info({ reason }, 'agent stopping; kernel routes are left in place');
+    const graceful = mode === 'restart' && this.cfg.bgp.gracefulRestart.enabled;
+    this.log.info(
+      { reason, mode, sessions: graceful ? 'closed without NOTIFICATION (graceful restart: peers keep our routes as stale)' : 'closed with Cease (peers withdraw our routes)' },
+      'agent stopping; kernel routes are left in place',
+    );
     this.watcher?.close();
     if (this.tick) clearInterval(this.tick);
     if (this.convergeTimer) clearInterval(this.convergeTimer);
-    await this.speaker.stop(reason);
+    if (graceful) await this.speaker.abort();
+    else await this.speaker.stop(reason);
     await this.kernel.stop();
     await this.control?.stop();
     await this.ipam?.stop();

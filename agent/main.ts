@@ -5,8 +5,10 @@
  *   tortie-agent --check-config FILE    validate FILE, print every error, exit 0/1
  *   tortie-agent --version
  *
- * SIGHUP reloads the configuration; SIGTERM and SIGINT stop the agent and
- * leave kernel routes in place.
+ * SIGHUP reloads the configuration. SIGTERM and SIGINT stop the agent for a
+ * restart: kernel routes stay and, with graceful restart on, sessions close
+ * without a NOTIFICATION so peers keep our routes meanwhile. SIGUSR2 drains:
+ * sessions close with Cease, so peers withdraw our routes at once.
  */
 import bunyan from 'bunyan';
 import { Agent, AGENT_VERSION } from './agent.js';
@@ -20,7 +22,13 @@ const USAGE = `usage: tortie-agent --config FILE | --check-config FILE | --versi
   --check-config FILE  Validate FILE: print every error with its line and field, exit 1 if any.
   --version            Print the version.
 
-Signals: SIGHUP reloads the configuration; SIGTERM/SIGINT stop the agent (kernel routes stay).
+Signals:
+  SIGHUP          reload the configuration (only the difference is applied)
+  SIGTERM/SIGINT  stop for a restart: kernel routes stay; with graceful restart
+                  on, sessions close without a NOTIFICATION, so peers keep
+                  routing to this node for restartTimeSec
+  SIGUSR2         stop and drain: sessions close with Cease, so peers withdraw
+                  this node's routes at once (kernel routes still stay)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -62,11 +70,15 @@ async function main(argv: string[]): Promise<number> {
   }
   process.on('SIGHUP', () => void agent.reload('SIGHUP'));
   await new Promise<void>((resolve) => {
-    const stop = (sig: string): void => {
-      void agent.stop(`received ${sig}`).finally(resolve);
+    let stopping = false;
+    const stop = (sig: string, mode: 'restart' | 'drain'): void => {
+      if (stopping) return;
+      stopping = true;
+      void agent.stop(`received ${sig}`, mode).finally(resolve);
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM', 'restart'));
+    process.once('SIGINT', () => stop('SIGINT', 'restart'));
+    process.once('SIGUSR2', () => stop('SIGUSR2', 'drain'));
   });
   return 0;
 }

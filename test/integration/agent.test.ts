@@ -191,9 +191,13 @@ describe('agent: two agents and two BIRD routers in namespaces', function () {
 
   it('restarting the agent leaves the FIB untouched while it is down and reconciles when it comes back', async () => {
     const before = await fib(ns.a);
-    await agents.a.proc!.stop();
+    const beforeB = await fib(ns.b);
+    await agents.a.proc!.stop(); // SIGTERM: a restart
     await sleep(1500);
     expect(await fib(ns.a), 'FIB while the agent is down').to.deep.equal(before);
+    // Graceful restart: a closed its sessions without a NOTIFICATION, so b
+    // (and the routers) still route to a's blocks while a is away.
+    expect(await fib(ns.b), "b's FIB while a restarts").to.deep.equal(beforeB);
     // A leftover of ours that nothing will re-learn must go once BGP has converged.
     await ns.a.ip(['route', 'add', '203.0.113.200/32', 'via', '192.0.2.1', 'proto', String(PROTO)]);
     startAgent('a');
@@ -201,6 +205,22 @@ describe('agent: two agents and two BIRD routers in namespaces', function () {
     await waitFor('the leftover to be removed', async () => (await fib(ns.a))['203.0.113.200/32'] === undefined ? true : undefined, { timeoutMs: 30_000, intervalMs: 200 });
     await waitFor('the FIB to be as before', async () => JSON.stringify(await fib(ns.a)) === JSON.stringify(before) ? true : undefined, { timeoutMs: 15_000, intervalMs: 200 })
       .catch(async () => expect(await fib(ns.a)).to.deep.equal(before));
+  });
+
+  it('SIGUSR2 drains: peers withdraw the node\'s blocks at once, and its own FIB stays', async () => {
+    const beforeB = await fib(ns.b);
+    agents.b.proc!.signal('SIGUSR2');
+    await agents.b.proc!.exited();
+    // Well inside the 9 s hold time: the Cease made a withdraw b's blocks.
+    await waitFor("a to drop b's blocks", async () => {
+      const f = await fib(ns.a);
+      return f['203.0.113.64/26'] === undefined && f['2001:db8:b::/122'] === undefined ? true : undefined;
+    }, { timeoutMs: 4_000, intervalMs: 100 });
+    expect(await fib(ns.b), "b's own FIB after draining").to.deep.equal(beforeB);
+    startAgent('b');
+    await waitFor('b to re-establish', async () => (await allEstablished('b')) ? true : undefined, { timeoutMs: 60_000, intervalMs: 250 });
+    await waitFor("a to learn b's blocks again", async () => JSON.stringify(await fib(ns.a)) === JSON.stringify(EXPECT_A) ? true : undefined, { timeoutMs: 15_000, intervalMs: 200 })
+      .catch(async () => expect(await fib(ns.a)).to.deep.equal(EXPECT_A));
   });
 
   it('a reload that changes one peer resets only that session', async () => {
