@@ -12,7 +12,7 @@
 // Usage: node scripts/build.mjs   (or `npm run build`, which type-checks first)
 
 import { build } from 'esbuild';
-import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -64,7 +64,11 @@ function shebang(name) {
 }
 
 async function bundleOne(name, entry, version) {
-  const outfile = join(binDir, name);
+  // Written beside its target and renamed over it: a program running the
+  // previous bundle (a lab, a runtime calling the CNI plugin) never sees a
+  // missing or half-written file.
+  const target = join(binDir, name);
+  const outfile = join(binDir, `.${name}.tmp-${process.pid}`);
   const result = await build({
     absWorkingDir: root,
     entryPoints: [entry],
@@ -100,13 +104,17 @@ async function bundleOne(name, entry, version) {
   }
   await chmod(outfile, 0o755);
   const { size } = await stat(outfile);
+  await rename(outfile, target);
   return { name, entry, size };
 }
 
 async function main() {
   const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8'));
-  await rm(binDir, { recursive: true, force: true });
   await mkdir(binDir, { recursive: true });
+  // Bundles no longer built go (hidden files may be another build's work in progress).
+  for (const f of await readdir(binDir)) {
+    if (!(f in BUNDLES) && !f.startsWith('.')) await rm(join(binDir, f), { force: true });
+  }
   await writeFile(
     join(distDir, 'package.json'),
     `${JSON.stringify({ type: 'commonjs', private: true }, null, 2)}\n`,
