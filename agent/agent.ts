@@ -24,7 +24,8 @@ import { ControlServer } from './control-server.js';
 import { describeLastError } from './describe.js';
 import type { CommandRunner } from './kernel/command-runner.js';
 import { KernelRoutes } from './kernel/kernel-routes.js';
-import { AgentMetrics, serveHttp, type MetricsSource } from './metrics.js';
+import { AgentMetrics, recordPolicyApply, serveHttp, type MetricsSource } from './metrics.js';
+import { PolicyHost, removePolicyIfDisabled } from './policy-host.js';
 
 declare const TORTIE_VERSION: string | undefined;
 export const AGENT_VERSION = typeof TORTIE_VERSION === 'string' ? TORTIE_VERSION : 'dev';
@@ -71,6 +72,8 @@ export class Agent {
   private lastTick = Date.now();
   private tick: NodeJS.Timeout | undefined;
   private stopping = false;
+  /** NetworkPolicy, when policy.enabled. */
+  private policy: PolicyHost | undefined;
 
   constructor(private readonly opts: AgentOptions) {
     this.log = opts.log;
@@ -100,6 +103,7 @@ export class Agent {
     for (const w of peers.warnings) this.log.warn({}, w);
     for (const p of peers.peers) this.addPeer(p);
     await this.startIpam();
+    await this.startPolicy();
     this.originateAll();
     await this.speaker.start();
     this.watchConvergence();
@@ -138,6 +142,7 @@ export class Agent {
     if (graceful) await this.speaker.abort();
     else await this.speaker.stop(reason);
     await this.kernel.stop();
+    this.policy?.stop();
     await this.control?.stop();
     await this.ipam?.stop();
     await Promise.all(this.http.map((s) => new Promise<void>((r) => { s.closeAllConnections(); s.close(() => r()); })));
@@ -200,6 +205,21 @@ export class Agent {
     });
     await this.ipam.start();
     this.ipamOriginated = this.ipam.originatedPrefixes();
+  }
+
+  // ------------------------------------------------------------ NetworkPolicy
+
+  private async startPolicy(): Promise<void> {
+    const log = this.log.child({ component: 'policy' });
+    if (!this.cfg.policy.enabled) {
+      await removePolicyIfDisabled(this.cfg.policy, this.cfg.paths.stateDir, log);
+      return;
+    }
+    this.policy = new PolicyHost({
+      config: () => this.cfg.policy, log, stateDir: this.cfg.paths.stateDir,
+      onApplied: (r) => recordPolicyApply(this.metrics, r),
+    });
+    await this.policy.start();
   }
 
   private originateAll(): void {
@@ -318,6 +338,7 @@ export class Agent {
   ready(): { ready: boolean; notReady: string[] } {
     const notReady: string[] = [];
     if (!this.kernel.isReconciled) notReady.push('kernel routes not reconciled yet');
+    if (this.policy) notReady.push(...this.policy.notReady());
     const graceOver = Date.now() - this.startedAt > (this.opts.readinessGraceSec ?? 30) * 1000;
     for (const s of this.speaker.peerStatus()) {
       if (s.state === 'Established' || graceOver || s.lastError) continue;
@@ -392,12 +413,14 @@ export class Agent {
         .map((x) => ({ prefix: x.prefix, error: x.error ?? (x.blockedBy ? `blocked by a route of protocol ${x.blockedBy.proto}` : x.state) })),
     };
     if (this.lastReload) s.lastReload = this.lastReload;
+    if (this.policy) s.policy = this.policy.summary();
     return s;
   }
 
   private apiRoutes(): Record<string, (url: URL, body: unknown) => unknown> {
     return {
       ...ipamRoutes(() => this.ipam),
+      ...(this.policy ? this.policy.routes() : policyOffRoutes()),
       'GET /v1/status': () => this.status(),
       'GET /v1/bgp/sessions': () => ({ sessions: this.sessions() }),
       'GET /v1/bgp/routes': (url) => {
@@ -421,6 +444,7 @@ export class Agent {
         return { installed: k.routesInstalled, errors: k.errors };
       },
       ready: () => (this.speaker ? this.ready() : { ready: false, notReady: ['starting'] }),
+      policyPods: () => this.policy?.podStates() ?? {},
     };
   }
 
@@ -432,6 +456,17 @@ export class Agent {
       this.http.push(await serveHttp(health.address, health.port, undefined, this.metricsSource(), alive));
     }
   }
+}
+
+/** With policy disabled, the policy endpoints say so (the CNI plugin then skips its calls). */
+function policyOffRoutes(): Record<string, () => unknown> {
+  const off = (): never => {
+    throw new TortieError('ERR_POLICY_DISABLED', 'NetworkPolicy is not enabled on this node (policy.enabled in the agent configuration)');
+  };
+  return {
+    'POST /v1/policy/attachments': off, 'DELETE /v1/policy/attachments': off, 'GET /v1/policy/wait': off,
+    'GET /v1/policy/pods/*': off, 'GET /v1/policy/verify': off, 'GET /v1/policy/status': () => ({ enabled: false, manifestIssues: [], attachments: 0, pods: [] }),
+  };
 }
 
 function pathView(p: Path): PathView {

@@ -23,6 +23,8 @@ export interface StatusView {
   routes: { bgp: number; kernel: number; originated: number; failed: number };
   /** Routes the kernel refused (e.g. an unreachable next hop), at most 20. */
   routeFailures: { prefix: string; error: string }[];
+  /** NetworkPolicy enforcement, when enabled. */
+  policy?: { backend?: string; error?: string; pods: number; programmed: number };
 }
 
 export type PeerType = 'mesh' | 'global' | 'explicit';
@@ -83,4 +85,107 @@ export type * from '../ipam/api-types.js';
 export interface ApiError {
   error: string;
   code: string;
+}
+
+// ------------------------------------------------------------ NetworkPolicy (policy/README.md)
+
+/** What the CNI plugin tells the agent after wiring a pod (POST /v1/policy/attachments). */
+export interface PolicyAttachmentRequest {
+  namespace: string;
+  pod: string;
+  /** The host-side veth. */
+  ifName: string;
+  ips: string[];
+  containerId: string;
+}
+
+export interface PolicyAttachmentResponse {
+  /** namespace/pod */
+  pod: string;
+  /** Where the pod's policy stands right after the call (usually pending: programming is under way). */
+  state: PolicyPodState;
+}
+
+export interface PolicyDetachResponse {
+  /** False when nothing was registered under that container ID (DEL is idempotent). */
+  removed: boolean;
+  pod?: string;
+}
+
+export type PolicyPodState = 'programmed' | 'updating' | 'pending' | 'unknown';
+
+/** GET /v1/policy/wait: always 200; `programmed` says whether the rules landed within the time. */
+export interface PolicyWaitResponse {
+  pod: string;
+  programmed: boolean;
+  state: PolicyPodState;
+  waitedMs: number;
+  /** Set when not programmed: why, in plain words. */
+  message?: string;
+}
+
+export interface PolicyPodStatusView {
+  pod: string;
+  state: PolicyPodState;
+  ifName?: string;
+  ingressIsolated?: boolean;
+  egressIsolated?: boolean;
+}
+
+export interface PolicyRuleView {
+  index: number;
+  peers: readonly string[];
+  ports: readonly string[];
+  note?: string;
+}
+
+export interface PolicyDirectionView {
+  isolated: boolean;
+  chain?: string;
+  policies: readonly { policy: string; chain?: string; rules: readonly PolicyRuleView[] }[];
+}
+
+/** GET /v1/policy/pods/{ns}/{pod} */
+export interface PolicyShowView {
+  pod: string;
+  local: boolean;
+  ifName?: string;
+  ips: readonly string[];
+  ingress: PolicyDirectionView;
+  egress: PolicyDirectionView;
+  issues: readonly { message: string }[];
+  status: PolicyPodStatusView;
+}
+
+/** GET /v1/policy/verify */
+export interface PolicyVerifyView {
+  ok: boolean;
+  backend: string;
+  applyPending: boolean;
+  tables: readonly {
+    family: 4 | 6; missingChains: readonly string[]; extraChains: readonly string[]; differingChains: readonly string[];
+    missingJumps: readonly string[]; duplicateJumps: readonly string[];
+  }[];
+  missingSets: readonly string[];
+  extraSets: readonly string[];
+  differingSets: readonly { name: string; missingMembers: readonly string[]; extraMembers: readonly string[] }[];
+  conflictingSets: readonly string[];
+  podsAffected: readonly string[];
+  chainsChecked: number;
+  rulesChecked: number;
+  setsChecked: number;
+}
+
+/** GET /v1/policy/status, and `policy` in StatusView. */
+export interface PolicyStatusView {
+  enabled: boolean;
+  /** nft or legacy once started. */
+  backend?: string;
+  /** Why the enforcer is not enforcing (e.g. ERR_POLICY_BACKEND_MIXED: ...). */
+  error?: string;
+  manifestDir?: string;
+  manifestIssues: readonly string[];
+  attachments: number;
+  lastApply?: { at: string; ok: boolean; changed: boolean; totalMs: number; error?: string };
+  pods: PolicyPodStatusView[];
 }

@@ -45,7 +45,8 @@ export class ControlServer {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://tortie');
     const key = `${req.method ?? 'GET'} ${url.pathname}`;
-    const handler = this.routes[key];
+    // Exact keys first; a key ending in "*" ("GET /v1/policy/pods/*") takes any path below it.
+    const handler = this.routes[key] ?? Object.entries(this.routes).find(([k]) => k.endsWith('*') && key.startsWith(k.slice(0, -1)))?.[1];
     const send = (status: number, value: unknown): void => {
       const body = JSON.stringify(value);
       res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
@@ -81,6 +82,8 @@ export class ControlServer {
 export function httpStatusOf(code: string): number {
   if (code === 'ERR_API_BAD_REQUEST' || code.endsWith('_BAD_REQUEST')) return 400;
   if (code.endsWith('NOT_FOUND')) return 404;
+  // Policy switched off, or its enforcer refused to start: the service is not available here.
+  if (code === 'ERR_POLICY_DISABLED' || code === 'ERR_POLICY_NOT_RUNNING') return 503;
   if (/_(IN_USE|RESERVED|EXHAUSTED|NOT_IN_POOL|NO_POOL|POOL_DISABLED|POOL_NOT_FOR_NODE|AFFINE_ELSEWHERE)$/.test(code) && code !== 'ERR_IPAM_RETRIES_EXHAUSTED') return 409;
   return 500;
 }

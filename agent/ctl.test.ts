@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { silentLogger } from '../lib/log.js';
-import type { IpamCheckView, IpamShowView, RouteView, SessionView, StatusView } from './api-types.js';
+import type { IpamCheckView, IpamShowView, PolicyShowView, PolicyVerifyView, RouteView, SessionView, StatusView } from './api-types.js';
 import { ControlServer } from './control-server.js';
 import { runCtl } from './ctl.js';
 
@@ -29,6 +29,7 @@ const STATUS: StatusView = {
   notReady: ['session 192.0.2.12 not established yet'], configFile: '/etc/tortie/tortie.yaml', configLoadedAt: '2026-11-22T11:50:00Z',
   sessions: { configured: 2, established: 1 }, routes: { bgp: 12, kernel: 11, originated: 1, failed: 1 },
   routeFailures: [{ prefix: '198.18.5.0/24', error: 'Nexthop has invalid gateway' }],
+  policy: { error: 'ERR_POLICY_BACKEND_MIXED: rules in both iptables-nft and iptables-legacy', pods: 0, programmed: 0 },
 };
 
 const IPAM_SHOW: IpamShowView = {
@@ -52,6 +53,23 @@ const IPAM_CHECK: IpamCheckView = {
   node: 'node-a', checkedAt: '2026-11-22T12:00:00Z', allocations: 3, basis: 'netns', unknown: 1, ok: false,
   leaks: [{ address: '10.244.0.9', handle: 'dead/eth0', node: 'node-a', reason: 'its network namespace /var/run/netns/x is gone', namespace: 'default', pod: 'web-1', assignedAt: '2026-11-22T09:00:00Z' }],
   orphanedBlocks: [{ cidr: '10.244.0.128/26', node: 'node-z', used: 0, reason: 'its node node-z is gone (no node record)' }],
+};
+
+const POLICY_SHOW: PolicyShowView = {
+  pod: 'x/a', local: true, ifName: 'tortie1a2b3c', ips: ['10.244.0.5'],
+  ingress: {
+    isolated: true, chain: 'TORTIE-PI-0123456789abcdef',
+    policies: [{ policy: 'x/allow-b', chain: 'TORTIE-NI-fedcba9876543210', rules: [{ index: 0, peers: ['pods app=b in namespace x'], ports: ['TCP 80'] }] }],
+  },
+  egress: { isolated: false, policies: [] },
+  issues: [],
+  status: { pod: 'x/a', state: 'programmed', ifName: 'tortie1a2b3c', ingressIsolated: true, egressIsolated: false },
+};
+const POLICY_VERIFY: PolicyVerifyView = {
+  ok: false, backend: 'nft', applyPending: false,
+  tables: [{ family: 4, missingChains: ['TORTIE-PI-0123456789abcdef'], extraChains: [], differingChains: [], missingJumps: [], duplicateJumps: [] }],
+  missingSets: [], extraSets: [], differingSets: [{ name: 'TORTIE-SP-1111222233334444', missingMembers: ['10.244.0.6'], extraMembers: [] }],
+  conflictingSets: [], podsAffected: ['x/a'], chainsChecked: 9, rulesChecked: 30, setsChecked: 3,
 };
 
 describe('agent: tortiectl', () => {
@@ -79,6 +97,11 @@ describe('agent: tortiectl', () => {
         lastBody = body;
         return { ...IPAM_CHECK, basis: 'attachments', leaks: [], orphanedBlocks: [], ok: true };
       },
+      'GET /v1/policy/pods/*': (url) => {
+        lastQuery = url.pathname;
+        return POLICY_SHOW;
+      },
+      'GET /v1/policy/verify': () => POLICY_VERIFY,
       'POST /v1/ipam/release': (_url, body) => {
         lastBody = body;
         return { released: [{ address: '10.244.0.9', handle: 'dead/eth0', block: '10.244.0.0/26', node: 'node-a' }] };
@@ -137,6 +160,7 @@ describe('agent: tortiectl', () => {
     expect(r.out).to.contain('Ready:         no: session 192.0.2.12 not established yet');
     expect(r.out).to.contain('Sessions:      1/2 established');
     expect(r.out).to.contain('Not in kernel: 198.18.5.0/24: Nexthop has invalid gateway');
+    expect(r.out).to.contain('NetworkPolicy: NOT ENFORCING: ERR_POLICY_BACKEND_MIXED: rules in both');
   });
 
   it('says clearly when the agent is not running, with exit status 3', async () => {
@@ -188,6 +212,32 @@ describe('agent: tortiectl', () => {
     expect(both.code).to.equal(2);
     expect(both.err).to.contain('give exactly one of --ip and --handle');
     expect((await ctl('ipam', 'release')).code).to.equal(2);
+  });
+
+  it('policy show: per direction, isolation, policies and rules; wide adds chains; json unchanged', async () => {
+    const r = await ctl('policy', 'show', 'x/a');
+    expect(r.code, r.err).to.equal(0);
+    expect(lastQuery).to.equal('/v1/policy/pods/x/a');
+    expect(r.out).to.contain('State:      programmed');
+    expect(r.out).to.contain('Ingress: isolated\n  policy x/allow-b\n    rule 0: from pods app=b in namespace x; ports TCP 80');
+    expect(r.out).to.contain('Egress: not isolated');
+    expect(r.out).not.to.contain('TORTIE-PI-');
+    expect((await ctl('policy', 'show', 'x/a', '-o', 'wide')).out).to.contain('(chain TORTIE-PI-0123456789abcdef)');
+    expect(JSON.parse((await ctl('policy', 'show', 'x/a', '-o', 'json')).out)).to.deep.equal(POLICY_SHOW);
+    expect(parseYaml((await ctl('policy', 'show', 'x/a', '-o', 'yaml')).out)).to.deep.equal(POLICY_SHOW);
+    const bad = await ctl('policy', 'show', 'just-a-name');
+    expect(bad.code).to.equal(1);
+    expect(bad.err).to.contain('expected <namespace>/<pod>');
+  });
+
+  it('policy verify: what differs and the pods affected, exit status 1 when out of sync', async () => {
+    const r = await ctl('policy', 'verify');
+    expect(r.code).to.equal(1);
+    expect(r.out).to.match(/^OUT OF SYNC: 9 chains, 30 rules, 3 sets checked \(backend nft\)$/m);
+    expect(r.out).to.contain('iptables: missing chains: TORTIE-PI-0123456789abcdef');
+    expect(r.out).to.contain('ipset: TORTIE-SP-1111222233334444: missing 10.244.0.6; extra -');
+    expect(r.out).to.contain('pods affected: x/a');
+    expect(JSON.parse((await ctl('policy', 'verify', '-o', 'json')).out)).to.deep.equal(POLICY_VERIFY);
   });
 
   it('rejects an unknown command with usage help and exit status 2', async () => {

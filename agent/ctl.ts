@@ -5,7 +5,8 @@
  */
 import yargs from 'yargs';
 import { stringify as toYaml } from 'yaml';
-import type { PathView, RouteView, SessionView, StatusView } from './api-types.js';
+import type { PathView, PolicyShowView, PolicyVerifyView, RouteView, SessionView, StatusView } from './api-types.js';
+import { renderPolicyShow, renderPolicyVerify } from './policy-render.js';
 import { ControlClient } from './control-client.js';
 import { TortieError } from '../lib/errors.js';
 import type { IpamCheckRequest, IpamCheckView, IpamReleaseRequest, IpamReleaseResponse, IpamShowView } from '../ipam/api-types.js';
@@ -91,6 +92,10 @@ export function renderStatus(s: StatusView): string {
     ['Routes', `${s.routes.bgp} in BGP, ${s.routes.kernel} in the kernel, ${s.routes.originated} originated${s.routes.failed ? `, ${s.routes.failed} refused by the kernel` : ''}`],
   ];
   for (const f of s.routeFailures) rows.push(['Not in kernel', `${f.prefix}: ${f.error}`]);
+  if (s.policy) {
+    rows.push(['NetworkPolicy', s.policy.error !== undefined ? `NOT ENFORCING: ${s.policy.error}`
+      : `${s.policy.programmed}/${s.policy.pods} pods programmed (backend ${s.policy.backend ?? '?'})`]);
+  }
   if (s.lastReload) rows.push(['Last reload', `${s.lastReload.at}: ${s.lastReload.ok ? 'ok' : 'FAILED'}: ${s.lastReload.message}`]);
   return rows.map(([k, v]) => `${(k + ':').padEnd(15)}${v}`).join('\n') + '\n';
 }
@@ -183,11 +188,31 @@ export async function runCtl(argv: string[], io: CtlIo): Promise<number> {
         } catch (err) { fail(err); }
       })
       .demandCommand(1, 'Say which: ipam show, ipam check, or ipam release.'))
-    .demandCommand(1, 'Say which command: status, bgp sessions, bgp routes, ipam show, ipam check, ipam release.')
+    .command('policy', 'NetworkPolicy on this node', (y) => y
+      .command('show <pod>', 'The policies selecting a pod (namespace/name), per direction, with their effective rules and the pod\'s state (-o wide adds chain names)', (yy) => yy
+        .positional('pod', { type: 'string', demandOption: true, describe: 'namespace/name' }), async (a) => {
+        try {
+          const o = common(a);
+          const parts = String(a.pod).split('/');
+          if (parts.length !== 2 || parts[0] === '' || parts[1] === '') throw new TortieError('ERR_CTL_USAGE', `expected <namespace>/<pod>, not ${String(a.pod)}`);
+          const v = await new ControlClient(o.socket).get<PolicyShowView>(`/v1/policy/pods/${encodeURIComponent(parts[0])}/${encodeURIComponent(parts[1])}`);
+          print(io, o.output, v, (wide) => renderPolicyShow(v, wide));
+        } catch (err) { fail(err); }
+      })
+      .command('verify', 'Compares the chains and sets in the kernel with the desired ones; exit status 1 when they differ', {}, async (a) => {
+        try {
+          const o = common(a);
+          const v = await new ControlClient(o.socket, 60000).get<PolicyVerifyView>('/v1/policy/verify');
+          print(io, o.output, v, () => renderPolicyVerify(v));
+          if (!v.ok) code = 1;
+        } catch (err) { fail(err); }
+      })
+      .demandCommand(1, 'Say which: policy show <namespace>/<pod>, or policy verify.'))
+    .demandCommand(1, 'Say which command: status, bgp sessions, bgp routes, ipam show, ipam check, ipam release, policy show, policy verify.')
     .strict()
     .help()
     .version(`tortiectl ${typeof TORTIE_VERSION === 'string' ? TORTIE_VERSION : 'dev'}`)
-    .epilogue('Exit status: 0 on success, 1 on an error (and from ipam check when it finds leaks), 2 on bad usage, 3 when the agent is not running.\nThe control socket is root-only (mode 0600): run as root.')
+    .epilogue('Exit status: 0 on success, 1 on an error (and from ipam check when it finds leaks, policy verify when out of sync), 2 on bad usage, 3 when the agent is not running.\nThe control socket is root-only (mode 0600): run as root.')
     .fail((msg, err) => {
       code = 2;
       io.err(`tortiectl: ${msg ?? err?.message ?? 'bad usage'}\nTry tortiectl --help.\n`);

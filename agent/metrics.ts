@@ -6,12 +6,15 @@
 import { createServer, type Server } from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { TortieError } from '../lib/errors.js';
+import type { ApplyResult } from '../policy/enforcer.js';
 import type { SessionView } from './api-types.js';
 
 export interface MetricsSource {
   sessions(): SessionView[];
   kernel(): { installed: number; errors: number };
   ready(): { ready: boolean; notReady: string[] };
+  /** NetworkPolicy: local pods by state (programmed, updating, pending); absent when policy is off. */
+  policyPods?(): Record<string, number>;
 }
 
 const STATE_NUMBER: Record<string, number> = { Idle: 1, Connect: 2, Active: 3, OpenSent: 4, OpenConfirm: 5, Established: 6 };
@@ -21,6 +24,9 @@ export class AgentMetrics {
   readonly routeProgramming: Histogram;
   readonly reloads: Counter<'result'>;
   readonly updates: Counter<'peer' | 'direction'>;
+  readonly policyProgramming: Histogram<'stage'>;
+  readonly policyApplies: Counter<'result'>;
+  readonly policyWritten: Counter<'kind'>;
 
   constructor(src: MetricsSource) {
     const r = this.registry;
@@ -79,8 +85,45 @@ export class AgentMetrics {
       name: 'tortie_ready', help: '1 when the agent is ready (see /readyz)', registers: [r],
       collect() { this.set(src.ready().ready ? 1 : 0); },
     });
+    new Gauge({
+      name: 'tortie_policy_pods', help: 'Local pods by NetworkPolicy state (programmed, updating, pending)', labelNames: ['state'], registers: [r],
+      collect() {
+        this.reset();
+        for (const [state, n] of Object.entries(src.policyPods?.() ?? {})) this.set({ state }, n);
+      },
+    });
+    this.policyProgramming = new Histogram({
+      name: 'tortie_policy_programming_seconds', help: 'NetworkPolicy apply latency by stage (compile, diff, write, total)', labelNames: ['stage'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5], registers: [r],
+    });
+    this.policyApplies = new Counter({
+      name: 'tortie_policy_applies_total', help: 'NetworkPolicy applies that wrote something or failed, by result (success, failure)', labelNames: ['result'], registers: [r],
+    });
+    this.policyWritten = new Counter({
+      name: 'tortie_policy_written_total', help: 'NetworkPolicy objects written: chains, rules, sets created, sets destroyed', labelNames: ['kind'], registers: [r],
+    });
     this.reloads = new Counter({ name: 'tortie_config_reloads_total', help: 'Configuration reloads by result (success, failure)', labelNames: ['result'], registers: [r] });
   }
+}
+
+export interface PolicyMetrics {
+  policyProgramming: Histogram<'stage'>;
+  policyApplies: Counter<'result'>;
+  policyWritten: Counter<'kind'>;
+}
+
+/** Records one enforcer apply (its onApplied callback). */
+export function recordPolicyApply(m: PolicyMetrics, r: ApplyResult): void {
+  m.policyApplies.inc({ result: r.ok ? 'success' : 'failure' });
+  if (!r.ok) return;
+  m.policyProgramming.observe({ stage: 'compile' }, r.compileMs / 1000);
+  m.policyProgramming.observe({ stage: 'diff' }, r.diffMs / 1000);
+  m.policyProgramming.observe({ stage: 'write' }, r.writeMs / 1000);
+  m.policyProgramming.observe({ stage: 'total' }, r.totalMs / 1000);
+  m.policyWritten.inc({ kind: 'chains' }, r.tables.reduce((n, t) => n + t.chainsWritten, 0));
+  m.policyWritten.inc({ kind: 'rules' }, r.tables.reduce((n, t) => n + t.rulesWritten, 0));
+  m.policyWritten.inc({ kind: 'sets_created' }, r.sets.created);
+  m.policyWritten.inc({ kind: 'sets_destroyed' }, r.sets.destroyed);
 }
 
 /** Serves /metrics, /healthz and /readyz on a localhost TCP port. */

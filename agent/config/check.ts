@@ -28,6 +28,9 @@ function summarize(file: string, cfg: AgentConfig): string {
       ? [`IPAM: ${cfg.ipam.pools.map((p) => `${p.name} ${p.cidr} /${p.blockSize}${p.disabled ? ' (disabled)' : ''}`).join(', ')}; ` +
         `strict affinity ${cfg.ipam.strictAffinity ? 'on' : 'off'}; ${cfg.ipam.datastore.type} datastore in ${cfg.ipam.datastore.directory}`]
       : []),
+    ...(cfg.policy.enabled
+      ? [`NetworkPolicy: on (manifests in ${cfg.policy.manifestDir ?? '?'}, veth prefix ${cfg.policy.ifacePrefix}, backend ${cfg.policy.backend}, ${cfg.policy.families.join('+')})`]
+      : []),
     ...warnings.map((w) => `warning: ${w}`),
   ];
   return lines.join('\n') + '\n';

@@ -240,6 +240,23 @@ describe('config: diffConfig', () => {
     expect(diffConfig(a, c)).to.deep.include({ peersAdded: [{ key: '2001:db8::2', source: 'explicit' }], peersRemoved: [{ key: '2001:db8::1', source: 'explicit' }] });
   });
 
+  const NETPOL = 'policy: { enabled: true, manifestDir: /etc/tortie/policy';
+  const netpol: { name: string; a: string; b: string; restart: string[]; other: string[] }[] = [
+    { name: 'switching NetworkPolicy on needs a restart', a: '', b: `${NETPOL} }`, restart: ['policy.enabled false -> true'], other: [] },
+    { name: 'a new veth prefix needs a restart', a: `${NETPOL} }`, b: `${NETPOL}, ifacePrefix: cali }`, restart: ['policy.ifacePrefix tortie -> cali'], other: [] },
+    { name: 'the CNI wait applies live', a: `${NETPOL} }`, b: `${NETPOL}, cniWaitMs: 500 }`, restart: [], other: ['policy.cniWaitMs 2000 -> 500'] },
+    { name: 'settings of a disabled enforcer are no change', a: 'policy: { backend: nft }', b: 'policy: { backend: legacy }', restart: [], other: [] },
+  ];
+  for (const c of netpol) {
+    it(`NetworkPolicy: ${c.name}`, () => {
+      const d = diffConfig(parseOk(config({ rest: c.a })), parseOk(config({ rest: c.b })));
+      // Switching on also lists every setting that now matters, as "(unset) -> value".
+      const set = (xs: readonly string[]): string[] => xs.filter((x) => !x.includes('(unset) ->'));
+      expect(set(d.restartRequired)).to.deep.equal(c.restart);
+      expect(set(d.other)).to.deep.equal(c.other);
+    });
+  }
+
   it('a policy renamed only is no change', () => {
     const a = parseOk(config({ peers: [`{ address: 192.0.2.1, asn: 65100, import: { name: x, defaultResult: accept } }`] }));
     const b = parseOk(config({ peers: [`{ address: 192.0.2.1, asn: 65100, import: { name: y, defaultResult: accept } }`] }));

@@ -104,6 +104,11 @@ function diffPeer(a: EffectivePeer, b: EffectivePeer): { reasons: string[]; rese
   return { reasons, reset, cosmetic };
 }
 
+/** A policy setting matters only while policy is on (the defaulted node addresses follow node.sourceAddress). */
+function onlyEnabled(c: AgentConfig, v: unknown): unknown {
+  return c.policy.enabled ? v : undefined;
+}
+
 /** Global fields: [path, getter, needs a restart]. */
 const GLOBAL_FIELDS: readonly [string, (c: AgentConfig) => unknown, boolean][] = [
   ['node.asn', (c) => c.node.asn, true],
@@ -125,6 +130,17 @@ const GLOBAL_FIELDS: readonly [string, (c: AgentConfig) => unknown, boolean][] =
   ['paths.controlSocket', (c) => c.paths.controlSocket, true],
   ['ipam.datastore.type', (c) => c.ipam.datastore.type, true],
   ['ipam.datastore.directory', (c) => c.ipam.datastore.directory, true],
+  // The enforcer is built once at start from these; changing any of them means rebuilding the ruleset.
+  ['policy.enabled', (c) => c.policy.enabled, true],
+  ['policy.manifestDir', (c) => onlyEnabled(c, c.policy.manifestDir), true],
+  ['policy.ifacePrefix', (c) => onlyEnabled(c, c.policy.ifacePrefix), true],
+  ['policy.backend', (c) => onlyEnabled(c, c.policy.backend), true],
+  ['policy.families', (c) => onlyEnabled(c, c.policy.families), true],
+  ['policy.markBit', (c) => onlyEnabled(c, c.policy.markBit), true],
+  ['policy.nodeAddresses', (c) => onlyEnabled(c, c.policy.nodeAddresses), true],
+  ['policy.resyncIntervalSec', (c) => onlyEnabled(c, c.policy.resyncIntervalSec), true],
+  // Read on every CNI ADD wait.
+  ['policy.cniWaitMs', (c) => onlyEnabled(c, c.policy.cniWaitMs), false],
   // The effect of these on sessions shows up per peer.
   ['bgp.holdTimeSec', (c) => c.bgp.holdTimeSec, false],
   ['bgp.keepaliveSec', (c) => c.bgp.keepaliveSec, false],

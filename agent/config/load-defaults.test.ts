@@ -35,6 +35,10 @@ describe('config: defaults and canonical values', () => {
         pools: [], reservations: [], strictAffinity: true, releaseCooldownSec: 30, gcGraceSec: 60,
         datastore: { type: 'local', directory: '/var/lib/tortie/ipam' },
       },
+      policy: {
+        enabled: false, ifacePrefix: 'tortie', backend: 'auto', families: ['ipv4', 'ipv6'], markBit: 0x100000,
+        nodeAddresses: ['192.0.2.10'], cniWaitMs: 2000, resyncIntervalSec: 300,
+      },
       paths: { stateDir: '/var/lib/tortie', controlSocket: '/run/tortie/tortie.sock' },
       metrics: { address: '127.0.0.1', port: 9099 },
       health: { address: '127.0.0.1', port: 9098 },

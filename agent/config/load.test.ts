@@ -680,6 +680,49 @@ const BAD: BadCase[] = [
       { line: 4, column: 62, path: 'ipam.reservations[3]', message: '"10.244.1.300" is not an IP address or CIDR prefix' },
     ],
   },
+  // ------------------------------------------------------------ policy
+  {
+    name: 'policy: enabled without a manifest directory, a bad prefix and backend',
+    text: yaml`
+      ${NODE}
+      policy:
+        enabled: true
+        ifacePrefix: "veth prefix"
+        backend: iptables
+    `,
+    issues: [
+      { line: 3, column: 12, path: 'policy.enabled', has: 'policy.manifestDir is required when policy is enabled' },
+      { line: 4, column: 16, path: 'policy.ifacePrefix', has: 'is not a valid prefix' },
+      { line: 5, column: 12, path: 'policy.backend', message: '"iptables" is not one of auto, nft, legacy' },
+    ],
+  },
+  {
+    name: 'policy: kube-proxy\'s mark, a relative manifest dir, a family twice, a bad node address',
+    text: yaml`
+      ${NODE}
+      policy:
+        manifestDir: manifests
+        markBit: 0x4000
+        families: [ipv4, ipv4]
+        nodeAddresses: [192.0.2.300]
+        cniWaitMs: 120000
+    `,
+    issues: [
+      { line: 3, column: 16, path: 'policy.manifestDir', message: '"manifests" is not an absolute path' },
+      { line: 4, column: 12, path: 'policy.markBit', has: 'kube-proxy\'s masquerade mark' },
+      { line: 5, column: 20, path: 'policy.families[1]', message: 'ipv4 is listed twice (also policy.families[0] at line 5)' },
+      { line: 6, column: 19, path: 'policy.nodeAddresses[0]', message: '"192.0.2.300" is not an IP address' },
+      { line: 7, column: 14, path: 'policy.cniWaitMs', message: '120000 is out of range (0..60000 ms)' },
+    ],
+  },
+  {
+    name: 'policy: a mark of two bits',
+    text: yaml`
+      ${NODE}
+      policy: { markBit: 0x300000 }
+    `,
+    issues: [{ line: 2, column: 20, path: 'policy.markBit', message: '0x300000 is not a single bit' }],
+  },
   {
     name: 'ipam: datastore not available yet, relative directory, wrong types',
     text: yaml`

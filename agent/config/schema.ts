@@ -148,11 +148,34 @@ export interface IpamConfig {
   readonly datastore: IpamDatastoreConfig;
 }
 
+export type PolicyBackendName = 'auto' | 'nft' | 'legacy';
+export const POLICY_BACKENDS: readonly PolicyBackendName[] = ['auto', 'nft', 'legacy'];
+
+export interface PolicyConfig {
+  /** Enforce NetworkPolicy on this node. Off: nothing of ours is written (and what a previous run wrote is removed). */
+  readonly enabled: boolean;
+  /** Standalone source: a directory of Kubernetes YAML manifests (required when enabled). */
+  readonly manifestDir?: string;
+  /** Host-side veth prefix; must equal the CNI plugin's vethPrefix. */
+  readonly ifacePrefix: string;
+  readonly backend: PolicyBackendName;
+  readonly families: readonly FamilyName[];
+  /** The mark bit a policy chain uses to say "allowed". */
+  readonly markBit: number;
+  /** Traffic from these to local pods is always allowed; defaults to node.sourceAddress(V6). */
+  readonly nodeAddresses: readonly string[];
+  /** How long a CNI ADD waits for the pod's rules. */
+  readonly cniWaitMs: number;
+  /** Re-read the kernel and repair drift this often (0: never). */
+  readonly resyncIntervalSec: number;
+}
+
 export interface AgentConfig {
   readonly node: NodeConfig;
   readonly bgp: BgpConfig;
   readonly routes: RoutesConfig;
   readonly ipam: IpamConfig;
+  readonly policy: PolicyConfig;
   readonly paths: PathsConfig;
   readonly metrics: EndpointConfig;
   readonly health: EndpointConfig;
@@ -179,6 +202,10 @@ export const DEFAULTS = Object.freeze({
   logLevel: 'info',
   ipamReleaseCooldownSec: 30,
   ipamGcGraceSec: 60,
+  policyIfacePrefix: 'tortie',
+  policyMarkBit: 0x100000,
+  policyCniWaitMs: 2000,
+  policyResyncIntervalSec: 300,
 });
 
 /** Environment variables that supply defaults. */
