@@ -8,6 +8,7 @@ import {
   CniError,
   CniErrorCode,
   asCniError,
+  formatIp,
   parseAttachmentAlias,
   parseCidr,
   type CniResult,
@@ -20,6 +21,7 @@ import { checkNetns, listLinks, uplinkMtu } from './host-links.js';
 import { batchError, requireIpTools, runIpBatch } from './ip-batch.js';
 import { execIpam, requireIpamPlugin } from './ipam-exec.js';
 import { ensureSysctls } from './sysctls.js';
+import { reportAttachment } from './policy-report.js';
 import { UndoStack } from './undo-stack.js';
 import { hostVethName, planWiring, type Attachment } from './wiring-plan.js';
 
@@ -124,6 +126,11 @@ export async function cmdAdd(ctx: CommandContext): Promise<CniResult> {
     }
     failIfAt(ctx.failAt, 'after-pod');
     ctx.mark('pod-batch');
+
+    // ---- 6. NetworkPolicy: the agent learns the attachment; wait (bounded) for its rules
+    const reported = await reportAttachment(ctx, plan.hostVeth, addresses.map((a) => formatIp(a)));
+    if (reported) undo.push('policy: forget the attachment', () => reported.undo());
+    ctx.mark('policy');
 
     undo.commit();
     return plan.result;

@@ -16,6 +16,7 @@ import { aliasMatches, aliasOf, deleteLinks, linksWithAliases } from './attachme
 import { listLinks } from './host-links.js';
 import { requireIpTools, type IpTools } from './ip-batch.js';
 import { execIpam, requireIpamPlugin } from './ipam-exec.js';
+import { forgetAttachment } from './policy-report.js';
 import { hostVethName } from './wiring-plan.js';
 
 export async function findAttachmentVeths(ctx: CommandContext, tools: IpTools, containerId: string, ifname: string): Promise<string[]> {
@@ -45,7 +46,7 @@ export async function cmdDel(ctx: CommandContext): Promise<void> {
   const ipamBinary = requireIpamPlugin(host, env, conf);
 
   const [ipam, links] = await Promise.allSettled([
-    execIpam(ipamCall(ctx), 'DEL', ipamBinary),
+    forgetAttachment(ctx).then(() => execIpam(ipamCall(ctx), 'DEL', ipamBinary)),
     (async () => deleteLinks(host, tools, await findAttachmentVeths(ctx, tools, containerId, ifname)))(),
   ]);
   for (const outcome of [links, ipam]) {

@@ -8,6 +8,7 @@
  *     "vethPrefix": "tortie",   // optional: host veth = prefix + hash, ≤ 15 chars
  *     "routeProtocol": 201,     // optional: `proto` of the host /32 and /128 routes (same as the agent's)
  *     "ipamInProcess": true,    // optional: run tortie-ipam's code in-process instead of exec'ing it
+ *     "policy": { "socket": "/run/tortie/tortie.sock", "waitMs": 2000 },   // optional; false: never tell the agent
  *     "ipam": { "type": "tortie-ipam", ... }   // optional: tortie-ipam by default
  *   }
  */
@@ -45,7 +46,17 @@ export interface TortieConf {
   k8s: K8sIdentity;
   /** Run tortie-ipam's code in this process instead of exec'ing it (ipam-inprocess.ts). Default true. */
   ipamInProcess: boolean;
+  /**
+   * Where to report the pod's attachment for NetworkPolicy, and how long ADD
+   * waits for its rules; undefined: never. Default: the agent's socket (the
+   * one tortie-ipam uses), 2000 ms. No agent there, or one that does not
+   * enforce policy, means nothing to do.
+   */
+  policy?: { socket: string; waitMs: number };
 }
+
+export const DEFAULT_AGENT_SOCKET = '/run/tortie/tortie.sock';
+export const DEFAULT_POLICY_WAIT_MS = 2000;
 
 function invalid(msg: string, field: string): CniError {
   return new CniError(CniErrorCode.InvalidNetworkConfig, msg, `field: ${field}`);
@@ -93,6 +104,23 @@ export function decodeTortieConf(net: NetConf, env?: Pick<CniEnv, 'k8s'>): Torti
     const owner = RESERVED_ROUTE_PROTOCOLS.get(p);
     if (owner !== undefined) throw invalid(`routeProtocol ${p} is reserved for ${owner}`, 'routeProtocol');
     conf.routeProtocol = p;
+  }
+
+  const ipamSocket = conf.ipam.type === 'tortie-ipam' && typeof conf.ipam.socket === 'string' ? conf.ipam.socket : undefined;
+  conf.policy = { socket: ipamSocket ?? DEFAULT_AGENT_SOCKET, waitMs: DEFAULT_POLICY_WAIT_MS };
+  if (raw.policy === false) {
+    delete conf.policy;
+  } else if (raw.policy !== undefined) {
+    if (!isObject(raw.policy)) throw invalid('policy must be an object ({socket, waitMs}) or false', 'policy');
+    const { socket, waitMs } = raw.policy;
+    if (socket !== undefined) {
+      if (typeof socket !== 'string' || !socket.startsWith('/')) throw invalid('policy.socket must be an absolute path', 'policy.socket');
+      conf.policy.socket = socket;
+    }
+    if (waitMs !== undefined) {
+      if (typeof waitMs !== 'number' || !Number.isInteger(waitMs) || waitMs < 0 || waitMs > 60_000) throw invalid('policy.waitMs must be an integer in 0..60000', 'policy.waitMs');
+      conf.policy.waitMs = waitMs;
+    }
   }
 
   const mac = net.runtimeConfig.mac;

@@ -49,6 +49,8 @@ export const CniErrorCode = {
   CheckFailed: 104,
   /** Test-only failure injection (TORTIE_CNI_FAIL_AT) fired. */
   InjectedFailure: 105,
+  /** The agent enforces NetworkPolicy but refused to take the pod's attachment. */
+  PolicyFailed: 106,
 
   // ---- tortie-ipam: 120-139 (defined by ipam/)
 
