@@ -319,6 +319,11 @@ export class KubeCluster {
     const timeoutMs = this.opts.readyTimeoutMs ?? 60_000;
     await this.waitHttp('kube-apiserver', `${this.server}/readyz`, { ca, token: this.token() }, (a) => a.status === 200, this.apiserver, timeoutMs);
     await this.waitHttp('kube-apiserver RBAC', `${this.server}/apis`, { ca, token: this.token(PROBE_USER.name) }, (a) => a.status === 200, this.apiserver, timeoutMs);
+    // /readyz can come before the bootstrap controller has created the system
+    // namespaces (seen under load); tests may expect them, so wait for the last one it makes.
+    for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
+      await this.waitHttp(`kube-apiserver namespace ${ns}`, `${this.server}/api/v1/namespaces/${ns}`, { ca, token: this.token() }, (a) => a.status === 200, this.apiserver, timeoutMs);
+    }
     window.to = Date.now();
   }
 
