@@ -139,13 +139,25 @@ export class Agent {
     this.watcher?.close();
     if (this.tick) clearInterval(this.tick);
     if (this.convergeTimer) clearInterval(this.convergeTimer);
-    if (graceful) await this.speaker.abort();
-    else await this.speaker.stop(reason);
-    await this.kernel.stop();
-    this.policy?.stop();
-    await this.control?.stop();
-    await this.ipam?.stop();
-    await Promise.all(this.http.map((s) => new Promise<void>((r) => { s.closeAllConnections(); s.close(() => r()); })));
+    // Every part is stopped even when an earlier one fails; the first failure is reported at the end.
+    const failures: { part: string; err: unknown }[] = [];
+    const step = async (part: string, fn: () => unknown): Promise<void> => {
+      try {
+        await fn();
+      } catch (err) {
+        failures.push({ part, err });
+        this.log.error({ part, err: (err as Error).message }, 'failed to stop cleanly');
+      }
+    };
+    await step('bgp', () => (graceful ? this.speaker.abort() : this.speaker.stop(reason)));
+    await step('kernel routes', () => this.kernel.stop());
+    await step('policy', () => this.policy?.stop());
+    await step('control socket', () => this.control?.stop());
+    await step('ipam', () => this.ipam?.stop());
+    await step('http', () => Promise.all(this.http.map((s) => new Promise<void>((r) => { s.closeAllConnections(); s.close(() => r()); }))));
+    if (failures.length > 0) {
+      throw new TortieError('ERR_AGENT_STOP', `stopping left ${failures.map((f) => `${f.part}: ${(f.err as Error).message}`).join('; ')}`, { cause: failures[0].err });
+    }
   }
 
   // ------------------------------------------------------------ routes to the kernel

@@ -69,18 +69,20 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
   process.on('SIGHUP', () => void agent.reload('SIGHUP'));
-  await new Promise<void>((resolve) => {
+  return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (sig: string, mode: 'restart' | 'drain'): void => {
       if (stopping) return;
       stopping = true;
-      void agent.stop(`received ${sig}`, mode).finally(resolve);
+      agent.stop(`received ${sig}`, mode).then(() => resolve(0), (err: unknown) => {
+        process.stderr.write(`tortie-agent: ${(err as Error).message}\n`);
+        resolve(1);
+      });
     };
     process.once('SIGTERM', () => stop('SIGTERM', 'restart'));
     process.once('SIGINT', () => stop('SIGINT', 'restart'));
     process.once('SIGUSR2', () => stop('SIGUSR2', 'drain'));
   });
-  return 0;
 }
 
 main(process.argv.slice(2)).then((code) => {
