@@ -16,6 +16,7 @@ import { ipamRoutes } from '../ipam/api.js';
 import { openLocalDatastore } from '../ipam/datastore/store-local.js';
 import { IpamService } from '../ipam/service.js';
 import type { PathView, RouteView, SessionView, StatusView, PeerType } from './api-types.js';
+import type { Datastore } from '../ipam/core/datastore.js';
 import {
   diffConfig, effectivePeers, formatIssues, readConfigFile, speakerConfig, speakerPeerConfig,
   type AgentConfig, type ConfigEnv, type EffectivePeer,
@@ -25,6 +26,8 @@ import { describeLastError } from './describe.js';
 import type { CommandRunner } from './kernel/command-runner.js';
 import { KernelRoutes } from './kernel/kernel-routes.js';
 import { AgentMetrics, recordPolicyApply, serveHttp, type MetricsSource } from './metrics.js';
+import type { KubeHost } from './kube-host.js';
+import { formatOrigin, type PeerOrigin } from './k8s/merge-peers.js';
 import { PolicyHost, removePolicyIfDisabled } from './policy-host.js';
 
 declare const TORTIE_VERSION: string | undefined;
@@ -44,7 +47,14 @@ export interface AgentOptions {
 const ORIGIN_NAMES: Record<number, string> = { [Origin.Igp]: 'igp', [Origin.Egp]: 'egp', [Origin.Incomplete]: 'incomplete' };
 
 export class Agent {
+  /** What runs: the file merged with the cluster's peers (the file alone without Kubernetes). */
   private cfg!: AgentConfig;
+  /** The file as last loaded (a cluster change re-merges it without re-reading). */
+  private fileCfg!: AgentConfig;
+  /** Where each peer came from (keyed by peer address); absent means the file. */
+  private origins: ReadonlyMap<string, PeerOrigin> = new Map();
+  /** The Kubernetes API, when kubernetes.enabled. */
+  private kube: KubeHost | undefined;
   private speaker!: BgpSpeaker;
   private kernel!: KernelRoutes;
   private control: ControlServer | undefined;
@@ -58,9 +68,12 @@ export class Agent {
   private lastReload: StatusView['lastReload'];
   private reloading: Promise<void> | undefined;
   private reloadAgain = false;
+  /** A folded reload wanted the file re-read. */
+  private rereadAgain = false;
   private convergeTimer: NodeJS.Timeout | undefined;
   private originated = new Set<string>();
   private ipam!: IpamService;
+  private appliedIpamLabels: Record<string, string> = {};
   /** What IPAM asks us to advertise: this node's blocks, and host routes for borrowed addresses. */
   private ipamOriginated: { blocks: string[]; borrowed: string[] } = { blocks: [], borrowed: [] };
   /**
@@ -84,9 +97,19 @@ export class Agent {
   async start(): Promise<void> {
     const loaded = await readConfigFile(this.opts.configFile, this.opts.env);
     if (!loaded.ok) throw new TortieError('ERR_CONFIG_INVALID', `configuration ${this.opts.configFile} is invalid:\n${formatIssues(loaded.issues)}`);
+    this.fileCfg = loaded.config;
     this.cfg = loaded.config;
+    this.log.info({ file: this.opts.configFile, node: this.cfg.node.name, asn: this.cfg.node.asn, routerId: this.cfg.node.routerId }, 'configuration loaded');
+    if (this.fileCfg.kubernetes.enabled) {
+      // Loaded only here: a standalone node never loads the Kubernetes client.
+      const { KubeHost } = await import('./kube-host.js');
+      this.kube = new KubeHost({ config: this.fileCfg, log: this.log.child({ component: 'k8s' }), ...(this.opts.env ? { env: this.opts.env.env } : {}) });
+      await this.kube.start();
+      const m = this.kube.merge(this.fileCfg);
+      this.cfg = m.config;
+      this.origins = m.origins;
+    }
     const cfg = this.cfg;
-    this.log.info({ file: this.opts.configFile, node: cfg.node.name, asn: cfg.node.asn, routerId: cfg.node.routerId }, 'configuration loaded');
 
     // Kernel first: adopt what a previous run left, delete nothing yet.
     this.kernel = new KernelRoutes({
@@ -114,6 +137,12 @@ export class Agent {
     this.tick = setInterval(() => { this.lastTick = Date.now(); }, 1000);
     this.tick.unref();
     if (this.opts.watchConfig !== false) this.watchFile();
+    if (this.kube) {
+      // Changes that came while starting are applied by this first reload.
+      const used = this.kube.cluster.current();
+      this.kube.cluster.onChange(() => void this.reload('kubernetes: cluster peers changed', { rereadFile: false }));
+      if (this.kube.cluster.current() !== used) void this.reload('kubernetes: cluster peers changed while starting', { rereadFile: false });
+    }
     this.log.info({ socket: cfg.paths.controlSocket, metrics: cfg.metrics, health: cfg.health, adoptedRoutes: adopted.adopted, restarting }, 'agent started');
   }
 
@@ -149,6 +178,8 @@ export class Agent {
         this.log.error({ part, err: (err as Error).message }, 'failed to stop cleanly');
       }
     };
+    // The API first: no cluster change may start a reload while the rest stops.
+    await step('kubernetes', () => this.kube?.stop());
     await step('bgp', () => (graceful ? this.speaker.abort() : this.speaker.stop(reason)));
     await step('kernel routes', () => this.kernel.stop());
     await step('policy', () => this.policy?.stop());
@@ -192,6 +223,12 @@ export class Agent {
 
   // ------------------------------------------------------------ peers and originated prefixes
 
+  /** "file", "node/<name>" or "bgppeer/<name>". */
+  private originOf(peer: string): string {
+    const o = this.origins.get(peer);
+    return o ? formatOrigin(o) : 'file';
+  }
+
   private addPeer(p: EffectivePeer): void {
     this.speaker.addPeer(speakerPeerConfig(p));
     this.peerTypes.set(p.key, p.source === 'mesh' ? 'mesh' : 'explicit');
@@ -199,17 +236,26 @@ export class Agent {
 
   // ------------------------------------------------------------ IPAM
 
+  /** IP pool node selectors match these: the Node object's labels (in a cluster), then the file's node.labels. */
   private ipamLabels(cfg: AgentConfig): Record<string, string> {
-    return { 'kubernetes.io/hostname': cfg.node.name, ...cfg.node.labels };
+    return { 'kubernetes.io/hostname': cfg.node.name, ...this.kube?.cluster.selfLabels(), ...cfg.node.labels };
   }
 
   private async startIpam(): Promise<void> {
     const cfg = this.cfg;
-    const store = await openLocalDatastore(cfg.ipam.datastore.directory);
-    const swept = await store.sweep(Date.now());
-    if (swept > 0) this.log.info({ swept }, 'IPAM datastore: removed temporary files left by interrupted writes');
+    let store: Datastore;
+    if (cfg.ipam.datastore.type === 'kubernetes') {
+      if (!this.kube) throw new TortieError('ERR_CONFIG_INVALID', 'ipam.datastore.type kubernetes needs kubernetes.enabled');
+      store = this.kube.datastore();
+    } else {
+      const local = await openLocalDatastore(cfg.ipam.datastore.directory);
+      const swept = await local.sweep(Date.now());
+      if (swept > 0) this.log.info({ swept }, 'IPAM datastore: removed temporary files left by interrupted writes');
+      store = local;
+    }
+    this.appliedIpamLabels = this.ipamLabels(cfg);
     this.ipam = new IpamService({
-      node: cfg.node.name, labels: this.ipamLabels(cfg), config: cfg.ipam, store, log: this.log.child({ component: 'ipam' }),
+      node: cfg.node.name, labels: this.appliedIpamLabels, config: cfg.ipam, store, log: this.log.child({ component: 'ipam' }),
       onOriginated: (o) => {
         this.ipamOriginated = o;
         this.originateAll();
@@ -251,42 +297,60 @@ export class Agent {
 
   // ------------------------------------------------------------ reload
 
-  /** Reloads the file and applies the difference. Concurrent calls are folded into one more run. */
-  reload(trigger: string): Promise<void> {
+  /**
+   * Reloads the file (or, for a cluster change, re-merges the file as last
+   * loaded) and applies the difference. Concurrent calls are folded into one
+   * more run, which re-reads the file if any of them asked for it.
+   */
+  reload(trigger: string, opts: { rereadFile?: boolean } = {}): Promise<void> {
+    const reread = opts.rereadFile ?? true;
+    if (this.stopping) return Promise.resolve();
     if (this.reloading) {
       this.reloadAgain = true;
+      this.rereadAgain ||= reread;
       return this.reloading;
     }
-    this.reloading = this.doReload(trigger).finally(() => {
+    this.reloading = this.doReload(trigger, reread).finally(() => {
       this.reloading = undefined;
       if (this.reloadAgain) {
+        const again = this.rereadAgain;
         this.reloadAgain = false;
-        void this.reload('changed again during reload');
+        this.rereadAgain = false;
+        void this.reload('changed again during reload', { rereadFile: again });
       }
     });
     return this.reloading;
   }
 
-  private async doReload(trigger: string): Promise<void> {
+  private async doReload(trigger: string, rereadFile: boolean): Promise<void> {
     const at = new Date().toISOString();
     const fail = (message: string): void => {
       this.lastReload = { at, ok: false, message };
       this.metrics.reloads.inc({ result: 'failure' });
       this.log.error({ trigger, file: this.opts.configFile }, `reload rejected, the running configuration stays: ${message}`);
     };
-    const next = await readConfigFile(this.opts.configFile, this.opts.env);
-    if (!next.ok) return fail(`invalid configuration:\n${formatIssues(next.issues)}`);
-    const d = diffConfig(this.cfg, next.config);
+    let nextFile = this.fileCfg;
+    if (rereadFile) {
+      const loaded = await readConfigFile(this.opts.configFile, this.opts.env);
+      if (!loaded.ok) return fail(`invalid configuration:\n${formatIssues(loaded.issues)}`);
+      nextFile = loaded.config;
+    }
+    if (this.stopping) return;
+    const merged = this.kube?.merge(nextFile);
+    const nextCfg = merged?.config ?? nextFile;
+    const d = diffConfig(this.cfg, nextCfg);
     if (d.restartRequired.length > 0) return fail(`these changes need a restart of the agent: ${d.restartRequired.join('; ')}`);
     const old = this.cfg;
-    this.cfg = next.config;
-    this.configLoadedAt = new Date();
+    this.fileCfg = nextFile;
+    this.cfg = nextCfg;
+    if (merged) this.origins = merged.origins;
+    if (rereadFile) this.configLoadedAt = new Date();
     const peers = new Map(effectivePeers(this.cfg).peers.map((p) => [p.key, p]));
     const done: string[] = [];
     for (const r of d.peersRemoved) {
       this.speaker.removePeer(r.key);
       this.peerTypes.delete(r.key);
-      this.log.info({ peer: r.key, source: r.source }, 'session removed: peer no longer configured');
+      this.log.info({ peer: r.key, source: r.source, origin: this.originOf(r.key) }, 'session removed: peer no longer configured');
       done.push(`removed ${r.key}`);
     }
     for (const c of d.peersChanged) {
@@ -310,12 +374,14 @@ export class Agent {
       const p = peers.get(a.key);
       if (!p) continue;
       this.addPeer(p);
-      this.log.info({ peer: a.key, source: a.source }, 'session added');
+      this.log.info({ peer: a.key, source: a.source, origin: this.originOf(a.key) }, 'session added');
       done.push(`added ${a.key}`);
     }
-    if (d.ipamChanged) {
-      this.ipam.updateConfig(this.cfg.ipam, this.ipamLabels(this.cfg));
-      done.push('IPAM settings applied');
+    const labels = this.ipamLabels(this.cfg);
+    if (d.ipamChanged || JSON.stringify(labels) !== JSON.stringify(this.appliedIpamLabels)) {
+      this.ipam.updateConfig(this.cfg.ipam, labels);
+      this.appliedIpamLabels = labels;
+      done.push(d.ipamChanged ? 'IPAM settings applied' : 'node labels for IP pool selectors applied');
     }
     if (d.originateAdded.length || d.originateRemoved.length || d.communitiesChanged) {
       this.originateAll();
@@ -324,7 +390,7 @@ export class Agent {
     const message = done.length ? done.join('; ') : d.other.length ? `no session changes (${d.other.join('; ')})` : 'nothing changed';
     this.lastReload = { at, ok: true, message };
     this.metrics.reloads.inc({ result: 'success' });
-    this.log.info({ trigger, unchangedPeers: [...peers.keys()].filter((k) => !done.some((x) => x.includes(k))).length, oldPeers: effectivePeers(old).peers.length }, `reload applied: ${message}`);
+    this.log.info({ trigger, file: rereadFile, unchangedPeers: [...peers.keys()].filter((k) => !done.some((x) => x.includes(k))).length, oldPeers: effectivePeers(old).peers.length }, `reload applied: ${message}`);
   }
 
   private watchFile(): void {
@@ -366,7 +432,7 @@ export class Agent {
 
   private sessionView(s: PeerStatus, now: number): SessionView {
     const v: SessionView = {
-      peer: s.address, peerAsn: s.asn, type: this.peerTypes.get(s.address) ?? 'explicit', state: s.state,
+      peer: s.address, peerAsn: s.asn, type: this.peerTypes.get(s.address) ?? 'explicit', source: this.originOf(s.address), state: s.state,
       uptimeSec: s.uptimeSec, families: s.families, received: s.prefixesReceived, accepted: s.prefixesAccepted,
       advertised: s.prefixesAdvertised, stale: s.prefixesStale, flaps: s.flaps, updatesIn: s.updatesIn, updatesOut: s.updatesOut,
     };
@@ -426,6 +492,7 @@ export class Agent {
     };
     if (this.lastReload) s.lastReload = this.lastReload;
     if (this.policy) s.policy = this.policy.summary();
+    if (this.kube) s.kubernetes = this.kube.status();
     return s;
   }
 
@@ -457,6 +524,11 @@ export class Agent {
       },
       ready: () => (this.speaker ? this.ready() : { ready: false, notReady: ['starting'] }),
       policyPods: () => this.policy?.podStates() ?? {},
+      kubernetes: () => {
+        if (!this.kube) return undefined;
+        const k = this.kube.cluster.status();
+        return { stale: k.stale, peerChanges: k.changes };
+      },
     };
   }
 

@@ -25,6 +25,29 @@ export interface StatusView {
   routeFailures: { prefix: string; error: string }[];
   /** NetworkPolicy enforcement, when enabled. */
   policy?: { backend?: string; error?: string; pods: number; programmed: number };
+  /** The Kubernetes API, when the agent talks to one. */
+  kubernetes?: KubernetesStatusView;
+}
+
+/** What the agent knows of the Kubernetes API (agent/k8s/cluster-source.ts ClusterStatus, in short). */
+export interface KubernetesStatusView {
+  /** starting, synced, stale (unreachable: the last data stays in use), stopped. */
+  state: string;
+  stale: boolean;
+  /** When the state last changed. */
+  since: string;
+  server: string;
+  /** This node's Node object was found (its labels select BGPPeers and IP pools). */
+  selfFound: boolean;
+  meshMembers: number;
+  bgpPeers: number;
+  /** Nodes or BGPPeers left out, and why. */
+  problems: string[];
+  nodesWithoutAddress: string[];
+  lastChangeAt?: string;
+  changes: number;
+  /** Per resource: synced, connected, objects, the last error. */
+  resources: { resource: string; synced: boolean; connected: boolean; objects: number; lastError?: string }[];
 }
 
 export type PeerType = 'mesh' | 'global' | 'explicit';
@@ -33,6 +56,8 @@ export interface SessionView {
   peer: string;
   peerAsn: number;
   type: PeerType;
+  /** Where the peer comes from: "file", "node/<name>" (a Kubernetes Node), "bgppeer/<name>". */
+  source: string;
   description?: string;
   state: string;
   /** ISO time of the last change into or out of Established; undefined when never. */

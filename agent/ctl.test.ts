@@ -15,8 +15,8 @@ import { runCtl } from './ctl.js';
 const NOW = Date.parse('2026-11-22T12:00:00Z');
 
 const SESSIONS: SessionView[] = [
-  { peer: '192.0.2.1', peerAsn: 65100, type: 'explicit', state: 'Established', since: '2026-11-22T11:57:00Z', uptimeSec: 180, families: ['ipv4-unicast'], received: 10, accepted: 9, advertised: 2, stale: 0, flaps: 1, updatesIn: 3, updatesOut: 1, peerRouterId: '192.0.2.1', description: 'tor-a' },
-  { peer: '192.0.2.12', peerAsn: 65001, type: 'mesh', state: 'Active', uptimeSec: 0, families: [], received: 0, accepted: 0, advertised: 0, stale: 0, flaps: 0, updatesIn: 0, updatesOut: 0,
+  { peer: '192.0.2.1', peerAsn: 65100, type: 'explicit', source: 'file', state: 'Established', since: '2026-11-22T11:57:00Z', uptimeSec: 180, families: ['ipv4-unicast'], received: 10, accepted: 9, advertised: 2, stale: 0, flaps: 1, updatesIn: 3, updatesOut: 1, peerRouterId: '192.0.2.1', description: 'tor-a' },
+  { peer: '192.0.2.12', peerAsn: 65001, type: 'mesh', source: 'node/node-b', state: 'Active', uptimeSec: 0, families: [], received: 0, accepted: 0, advertised: 0, stale: 0, flaps: 0, updatesIn: 0, updatesOut: 0,
     lastError: { text: 'OPEN rejected: bad peer AS 65002, expected 65001', reason: 'open-message-error', code: 2, subcode: 2, direction: 'sent', at: '2026-11-22T11:59:00Z' } },
 ];
 const ROUTES: RouteView[] = [{
@@ -30,6 +30,11 @@ const STATUS: StatusView = {
   sessions: { configured: 2, established: 1 }, routes: { bgp: 12, kernel: 11, originated: 1, failed: 1 },
   routeFailures: [{ prefix: '198.18.5.0/24', error: 'Nexthop has invalid gateway' }],
   policy: { error: 'ERR_POLICY_BACKEND_MIXED: rules in both iptables-nft and iptables-legacy', pods: 0, programmed: 0 },
+  kubernetes: {
+    state: 'stale', stale: true, since: '2026-11-22T11:55:00Z', server: 'https://127.0.0.1:6443', selfFound: true, meshMembers: 1, bgpPeers: 0,
+    problems: ['node node-x: bad tortie.io/asn annotation "x"'], nodesWithoutAddress: [], changes: 2,
+    resources: [{ resource: 'nodes', synced: true, connected: false, objects: 3, lastError: 'connect ECONNREFUSED 127.0.0.1:6443' }],
+  },
 };
 
 const IPAM_SHOW: IpamShowView = {
@@ -129,10 +134,10 @@ describe('agent: tortiectl', () => {
     const r = await ctl('bgp', 'sessions');
     expect(r.code).to.equal(0);
     const lines = r.out.trimEnd().split('\n');
-    expect(lines[0]).to.match(/^PEER\s+ASN\s+TYPE\s+STATE\s+SINCE\s+RCVD\s+ACCEPTED\s+ADVERTISED\s+LAST ERROR$/);
-    expect(lines[1]).to.match(/^192\.0\.2\.1\s+65100\s+explicit\s+Established\s+3m0s\s+10\s+9\s+2$/);
+    expect(lines[0]).to.match(/^PEER\s+ASN\s+TYPE\s+SOURCE\s+STATE\s+SINCE\s+RCVD\s+ACCEPTED\s+ADVERTISED\s+LAST ERROR$/);
+    expect(lines[1]).to.match(/^192\.0\.2\.1\s+65100\s+explicit\s+file\s+Established\s+3m0s\s+10\s+9\s+2$/);
     expect(lines[2]).to.contain('OPEN rejected: bad peer AS 65002, expected 65001');
-    expect(lines[2]).to.match(/\bmesh\s+Active\s+never\b/);
+    expect(lines[2]).to.match(/\bmesh\s+node\/node-b\s+Active\s+never\b/);
   });
 
   it('-o json and -o yaml print the API objects unchanged', async () => {
@@ -161,6 +166,9 @@ describe('agent: tortiectl', () => {
     expect(r.out).to.contain('Sessions:      1/2 established');
     expect(r.out).to.contain('Not in kernel: 198.18.5.0/24: Nexthop has invalid gateway');
     expect(r.out).to.contain('NetworkPolicy: NOT ENFORCING: ERR_POLICY_BACKEND_MIXED: rules in both');
+    expect(r.out).to.contain('Kubernetes:    STALE since 2026-11-22T11:55:00Z (API unreachable; the last peers and routes stay): 1 mesh member(s)');
+    expect(r.out).to.contain('Left out:      node node-x: bad tortie.io/asn annotation');
+    expect(r.out).to.contain('API error:     nodes: connect ECONNREFUSED');
   });
 
   it('says clearly when the agent is not running, with exit status 3', async () => {

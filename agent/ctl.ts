@@ -49,11 +49,13 @@ function print(io: CtlIo, output: Output, value: unknown, render: (wide: boolean
 }
 
 export function renderSessions(sessions: SessionView[], wide: boolean, now: number): string {
-  const head = ['PEER', 'ASN', 'TYPE', 'STATE', 'SINCE', 'RCVD', 'ACCEPTED', 'ADVERTISED', 'LAST ERROR'];
-  if (wide) head.splice(8, 0, 'ROUTER ID', 'FAMILIES', 'STALE', 'FLAPS', 'DESCRIPTION');
+  const head = ['PEER', 'ASN', 'TYPE', 'SOURCE', 'STATE', 'SINCE', 'RCVD', 'ACCEPTED', 'ADVERTISED', 'LAST ERROR'];
+  if (wide) head.splice(9, 0, 'ROUTER ID', 'FAMILIES', 'STALE', 'FLAPS', 'DESCRIPTION');
   const rows = sessions.map((s) => {
-    const r = [s.peer, String(s.peerAsn), s.type, s.state, since(s.since, now), String(s.received), String(s.accepted), String(s.advertised), s.lastError?.text ?? ''];
-    if (wide) r.splice(8, 0, s.peerRouterId ?? '', s.families.join(','), String(s.stale), String(s.flaps), s.description ?? '');
+    const r = [
+      s.peer, String(s.peerAsn), s.type, s.source ?? 'file', s.state, since(s.since, now), String(s.received), String(s.accepted), String(s.advertised), s.lastError?.text ?? '',
+    ];
+    if (wide) r.splice(9, 0, s.peerRouterId ?? '', s.families.join(','), String(s.stale), String(s.flaps), s.description ?? '');
     return r;
   });
   return table(head, rows);
@@ -95,6 +97,14 @@ export function renderStatus(s: StatusView): string {
   if (s.policy) {
     rows.push(['NetworkPolicy', s.policy.error !== undefined ? `NOT ENFORCING: ${s.policy.error}`
       : `${s.policy.programmed}/${s.policy.pods} pods programmed (backend ${s.policy.backend ?? '?'})`]);
+  }
+  if (s.kubernetes) {
+    const k = s.kubernetes;
+    const what = `${k.meshMembers} mesh member(s), ${k.bgpPeers} BGPPeer(s) from ${k.server}`;
+    rows.push(['Kubernetes', k.stale ? `STALE since ${k.since} (API unreachable; the last peers and routes stay): ${what}` : `${k.state} since ${k.since}: ${what}`]);
+    if (!k.selfFound && k.state === 'synced') rows.push(['Kubernetes', 'this node has no Node object: BGPPeer node selectors cannot match it']);
+    for (const p of k.problems.slice(0, 10)) rows.push(['Left out', p]);
+    for (const r of k.resources) if (r.lastError !== undefined && !r.connected) rows.push(['API error', `${r.resource}: ${r.lastError}`]);
   }
   if (s.lastReload) rows.push(['Last reload', `${s.lastReload.at}: ${s.lastReload.ok ? 'ok' : 'FAILED'}: ${s.lastReload.message}`]);
   return rows.map(([k, v]) => `${(k + ':').padEnd(15)}${v}`).join('\n') + '\n';

@@ -15,6 +15,8 @@ export interface MetricsSource {
   ready(): { ready: boolean; notReady: string[] };
   /** NetworkPolicy: local pods by state (programmed, updating, pending); absent when policy is off. */
   policyPods?(): Record<string, number>;
+  /** Kubernetes: absent when the agent does not talk to an API server. */
+  kubernetes?(): { stale: boolean; peerChanges: number } | undefined;
 }
 
 const STATE_NUMBER: Record<string, number> = { Idle: 1, Connect: 2, Active: 3, OpenSent: 4, OpenConfirm: 5, Established: 6 };
@@ -101,6 +103,24 @@ export class AgentMetrics {
     });
     this.policyWritten = new Counter({
       name: 'tortie_policy_written_total', help: 'NetworkPolicy objects written: chains, rules, sets created, sets destroyed', labelNames: ['kind'], registers: [r],
+    });
+    new Gauge({
+      name: 'tortie_kubernetes_stale', help: '1 while the Kubernetes API is unreachable (the last peers, routes and policy stay in use); absent without Kubernetes',
+      registers: [r],
+      collect() {
+        this.reset();
+        const k = src.kubernetes?.();
+        if (k) this.set(k.stale ? 1 : 0);
+      },
+    });
+    new Counter({
+      name: 'tortie_kubernetes_peer_changes_total', help: 'Changes of the peers the Kubernetes API contributes (Nodes, BGPPeers, BGPConfiguration)',
+      registers: [r],
+      collect() {
+        this.reset();
+        const k = src.kubernetes?.();
+        if (k) this.inc(k.peerChanges);
+      },
     });
     this.reloads = new Counter({ name: 'tortie_config_reloads_total', help: 'Configuration reloads by result (success, failure)', labelNames: ['result'], registers: [r] });
   }

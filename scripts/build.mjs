@@ -42,11 +42,12 @@ const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
 
 /**
  * Optional dependencies that libraries load inside try/catch and that we do
- * not want in a bundle: bunyan's native DTrace probes (a node-gyp build) and
- * its rotating-file helper and source-map support. They resolve to a module that throws on load,
+ * not want in a bundle: bunyan's native DTrace probes (a node-gyp build),
+ * its rotating-file helper and source-map support, and ws's native helpers
+ * (bufferutil, utf-8-validate; ws comes with the Kubernetes client). They resolve to a module that throws on load,
  * exactly what the library sees when the package is absent.
  */
-const OPTIONAL_ABSENT = /^(dtrace-provider|mv|source-map-support)$/;
+const OPTIONAL_ABSENT = /^(dtrace-provider|mv|source-map-support|bufferutil|utf-8-validate)$/;
 const optionalAbsent = {
   name: 'optional-absent',
   setup(b) {

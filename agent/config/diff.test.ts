@@ -213,6 +213,14 @@ const CASES: { name: string; next: Parts; want: Partial<ConfigDiff> }[] = [
     want: { restartRequired: ['ipam.datastore.directory /var/lib/tortie/ipam -> /srv/ipam'] },
   },
   {
+    name: 'switching Kubernetes on needs a restart; the node GC grace is live',
+    next: { rest: 'kubernetes: { enabled: true, kubeconfig: /etc/k.conf, nodeGcGraceSec: 60 }' },
+    want: {
+      restartRequired: ['kubernetes.enabled false -> true', 'kubernetes.kubeconfig (unset) -> /etc/k.conf'],
+      other: ['kubernetes.nodeGcGraceSec 300 -> 60'],
+    },
+  },
+  {
     name: 'log level and metrics port are other changes',
     next: { rest: 'logLevel: debug\nmetrics: { port: 0 }' },
     want: { other: ['metrics.port 9099 -> 0', 'logLevel info -> debug'] },

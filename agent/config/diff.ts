@@ -130,6 +130,10 @@ const GLOBAL_FIELDS: readonly [string, (c: AgentConfig) => unknown, boolean][] =
   ['paths.controlSocket', (c) => c.paths.controlSocket, true],
   ['ipam.datastore.type', (c) => c.ipam.datastore.type, true],
   ['ipam.datastore.directory', (c) => c.ipam.datastore.directory, true],
+  ['kubernetes.enabled', (c) => c.kubernetes.enabled, true],
+  ['kubernetes.kubeconfig', (c) => c.kubernetes.kubeconfig, true],
+  ['kubernetes.nodeAddressCidrs', (c) => c.kubernetes.nodeAddressCidrs, true],
+  ['kubernetes.nodeGcGraceSec', (c) => c.kubernetes.nodeGcGraceSec, false],
   // The enforcer is built once at start from these; changing any of them means rebuilding the ruleset.
   ['policy.enabled', (c) => c.policy.enabled, true],
   ['policy.manifestDir', (c) => onlyEnabled(c, c.policy.manifestDir), true],

@@ -31,7 +31,7 @@ interface ReadPool extends IpamPoolConfig {
 }
 
 /** The ipam section; `stateDir` gives the local datastore's default directory. */
-export function readIpam(f: Fields | undefined, stateDir: string): IpamConfig {
+export function readIpam(f: Fields | undefined, stateDir: string, kubernetesEnabled = false): IpamConfig {
   const pools: ReadPool[] = [];
   if (f !== undefined) {
     const names = new Seen(f.reader);
@@ -53,11 +53,14 @@ export function readIpam(f: Fields | undefined, stateDir: string): IpamConfig {
   const gcGraceSec = f?.int('gcGraceSec', 0, MAX_SEC, (v) => `${v} is out of range (0..${MAX_SEC} seconds)`) ?? DEFAULTS.ipamGcGraceSec;
   const ds = f?.fields('datastore', DATASTORE_FIELDS);
   const type = ds?.oneOf('type', DATASTORE_TYPES);
-  if (type === 'kubernetes') {
-    ds?.report('type', 'the kubernetes datastore is not available yet (it comes with the Kubernetes integration); use local');
+  if (type === 'kubernetes' && !kubernetesEnabled) {
+    ds?.report('type', 'the kubernetes datastore needs kubernetes.enabled (an API server to keep the IPAM objects in); use local without one');
   }
   let directory = ds?.str('directory', 'a path');
-  if (directory !== undefined && !directory.startsWith('/')) {
+  if (type === 'kubernetes' && directory !== undefined) {
+    ds?.report('directory', 'is only for the local datastore (type: local)');
+    directory = undefined;
+  } else if (directory !== undefined && !directory.startsWith('/')) {
     ds?.report('directory', `${JSON.stringify(directory)} is not an absolute path`);
     directory = undefined;
   }
@@ -67,7 +70,7 @@ export function readIpam(f: Fields | undefined, stateDir: string): IpamConfig {
     strictAffinity,
     releaseCooldownSec,
     gcGraceSec,
-    datastore: { type: 'local', directory: directory ?? `${stateDir.replace(/\/+$/, '')}/ipam` },
+    datastore: { type: type === 'kubernetes' ? 'kubernetes' : 'local', directory: directory ?? `${stateDir.replace(/\/+$/, '')}/ipam` },
   };
 }
 

@@ -39,6 +39,7 @@ describe('config: defaults and canonical values', () => {
         enabled: false, ifacePrefix: 'tortie', backend: 'auto', families: ['ipv4', 'ipv6'], markBit: 0x100000,
         nodeAddresses: ['192.0.2.10'], cniWaitMs: 2000, resyncIntervalSec: 300,
       },
+      kubernetes: { enabled: false, nodeAddressCidrs: [], nodeGcGraceSec: 300 },
       paths: { stateDir: '/var/lib/tortie', controlSocket: '/run/tortie/tortie.sock' },
       metrics: { address: '127.0.0.1', port: 9099 },
       health: { address: '127.0.0.1', port: 9098 },
@@ -97,6 +98,30 @@ describe('config: defaults and canonical values', () => {
     `, { env: { TORTIE_ROUTER_ID: '2001:db8::1' }, hostname: 'h' });
     expect(r.ok).to.equal(false);
     if (!r.ok) expectIssues(r.issues, [{ line: 2, column: 3, path: 'node.routerId', message: 'TORTIE_ROUTER_ID="2001:db8::1" from the environment is not an IPv4 address' }]);
+  });
+
+  it('turns Kubernetes on by default inside a pod (KUBERNETES_SERVICE_HOST), and then takes the kubernetes datastore and policy without a directory', () => {
+    const text = yaml`
+      ${NODE}
+      ipam: { datastore: { type: kubernetes } }
+      policy: { enabled: true }
+      kubernetes: { nodeAddressCidrs: [192.0.2.0/24, "2001:db8::/64"] }
+    `;
+    const cfg = parseOk(text, { env: { KUBERNETES_SERVICE_HOST: '10.96.0.1' }, hostname: 'h' });
+    expect(cfg.kubernetes).to.deep.equal({ enabled: true, nodeAddressCidrs: ['192.0.2.0/24', '2001:db8::/64'], nodeGcGraceSec: 300 });
+    expect(cfg.ipam.datastore.type).to.equal('kubernetes');
+    expect(cfg.policy.enabled).to.equal(true);
+    expect(cfg.policy.manifestDir).to.equal(undefined);
+    // The same file outside a pod: both need a source.
+    const r = parse(text, { env: {}, hostname: 'h' });
+    expect(r.ok).to.equal(false);
+    if (!r.ok) expect(r.issues.map((i) => i.path)).to.deep.equal(['ipam.datastore.type', 'policy.enabled']);
+    // Explicitly off wins over the environment.
+    const off = parseOk(yaml`
+      ${NODE}
+      kubernetes: { enabled: false, kubeconfig: /etc/kubernetes/tortie.conf }
+    `, { env: { KUBERNETES_SERVICE_HOST: '10.96.0.1' }, hostname: 'h' });
+    expect(off.kubernetes).to.deep.equal({ enabled: false, kubeconfig: '/etc/kubernetes/tortie.conf', nodeAddressCidrs: [], nodeGcGraceSec: 300 });
   });
 
   it('canonicalizes addresses and prefixes', () => {

@@ -79,6 +79,26 @@ export const BAD_SECTIONS: BadCase[] = [
   },
   // ------------------------------------------------------------ policy
   {
+    name: 'kubernetes: relative kubeconfig, bad and repeated CIDRs, grace out of range, unknown key',
+    text: yaml`
+      ${NODE}
+      kubernetes:
+        enabled: yes
+        kubeconfig: kube/config
+        nodeAddressCidrs: [192.0.2.0/33, 10.0.0.0/8, 10.0.0.0/8]
+        nodeGcGraceSec: 100000
+        namespace: x
+    `,
+    issues: [
+      { line: 3, column: 12, path: 'kubernetes.enabled', has: 'expected true or false' },
+      { line: 4, column: 15, path: 'kubernetes.kubeconfig', message: '"kube/config" is not an absolute path' },
+      { line: 5, column: 22, path: 'kubernetes.nodeAddressCidrs[0]', has: 'prefix length 33 is out of range' },
+      { line: 5, column: 48, path: 'kubernetes.nodeAddressCidrs[2]', has: 'is listed twice' },
+      { line: 6, column: 19, path: 'kubernetes.nodeGcGraceSec', message: '100000 is out of range (0..86400 seconds)' },
+      { line: 7, column: 3, path: 'kubernetes.namespace', has: 'unknown field' },
+    ],
+  },
+  {
     name: 'policy: enabled without a manifest directory, a bad prefix and backend',
     text: yaml`
       ${NODE}
@@ -88,7 +108,7 @@ export const BAD_SECTIONS: BadCase[] = [
         backend: iptables
     `,
     issues: [
-      { line: 3, column: 12, path: 'policy.enabled', has: 'policy.manifestDir is required when policy is enabled' },
+      { line: 3, column: 12, path: 'policy.enabled', has: 'policy needs a source: policy.manifestDir' },
       { line: 4, column: 16, path: 'policy.ifacePrefix', has: 'is not a valid prefix' },
       { line: 5, column: 12, path: 'policy.backend', message: '"iptables" is not one of auto, nft, legacy' },
     ],
@@ -121,17 +141,17 @@ export const BAD_SECTIONS: BadCase[] = [
     issues: [{ line: 2, column: 20, path: 'policy.markBit', message: '0x300000 is not a single bit' }],
   },
   {
-    name: 'ipam: datastore not available yet, relative directory, wrong types',
+    name: 'ipam: kubernetes datastore without kubernetes, a directory for it, wrong types',
     text: yaml`
       ${NODE}
       ipam:
-        datastore: { type: kubernetes, directory: relative/dir }
+        datastore: { type: kubernetes, directory: /var/lib/x }
         strictAffinity: "no"
         releaseCooldownSec: -1
     `,
     issues: [
-      { line: 3, column: 22, path: 'ipam.datastore.type', has: 'the kubernetes datastore is not available yet' },
-      { line: 3, column: 45, path: 'ipam.datastore.directory', message: '"relative/dir" is not an absolute path' },
+      { line: 3, column: 22, path: 'ipam.datastore.type', has: 'the kubernetes datastore needs kubernetes.enabled' },
+      { line: 3, column: 45, path: 'ipam.datastore.directory', message: 'is only for the local datastore (type: local)' },
       { line: 4, column: 19, path: 'ipam.strictAffinity', message: 'expected true or false, got a string ("no")' },
       { line: 5, column: 23, path: 'ipam.releaseCooldownSec', message: '-1 is out of range (0..86400 seconds)' },
     ],

@@ -17,15 +17,15 @@ const MAX_WAIT_MS = 60_000;
 const MAX_RESYNC_SEC = 86_400;
 
 /** The policy section; `ownAddresses` (node.sourceAddress/V6) are the default node addresses. */
-export function readPolicy(f: Fields | undefined, ownAddresses: readonly string[]): PolicyConfig {
+export function readPolicy(f: Fields | undefined, ownAddresses: readonly string[], kubernetesEnabled = false): PolicyConfig {
   const enabled = f?.bool('enabled') ?? false;
   let manifestDir = f?.str('manifestDir', 'a directory path');
   if (manifestDir !== undefined && !manifestDir.startsWith('/')) {
     f?.report('manifestDir', `${JSON.stringify(manifestDir)} is not an absolute path`);
     manifestDir = undefined;
-  } else if (f !== undefined && enabled && !f.has('manifestDir')) {
-    // The only source until the Kubernetes integration: enabled without one would enforce nothing but fail-closed drops.
-    f.report('enabled', 'policy.manifestDir is required when policy is enabled (the standalone source of Namespaces, Pods and NetworkPolicies)');
+  } else if (f !== undefined && enabled && !f.has('manifestDir') && !kubernetesEnabled) {
+    // Without a source the enforcer would enforce nothing but fail-closed drops.
+    f.report('enabled', 'policy needs a source: policy.manifestDir (a directory of Namespaces, Pods and NetworkPolicies) or kubernetes.enabled');
   }
   let ifacePrefix = f?.str('ifacePrefix', 'an interface name prefix');
   if (ifacePrefix !== undefined && validateOptions({ ifacePrefix }).length > 0) {

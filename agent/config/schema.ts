@@ -130,7 +130,8 @@ export interface IpamPoolConfig {
 }
 
 export interface IpamDatastoreConfig {
-  readonly type: 'local';
+  /** local: files under `directory`; kubernetes: IPAM objects in the API (needs kubernetes.enabled). */
+  readonly type: 'local' | 'kubernetes';
   /** Where the local datastore keeps its files. */
   readonly directory: string;
 }
@@ -170,12 +171,24 @@ export interface PolicyConfig {
   readonly resyncIntervalSec: number;
 }
 
+export interface KubernetesConfig {
+  /** Learn mesh members and BGPPeers from the API (and, when selected, keep IPAM and policy there). */
+  readonly enabled: boolean;
+  /** A kubeconfig file; without it, the pod's service account (in-cluster). */
+  readonly kubeconfig?: string;
+  /** A node's BGP address is its first InternalIP inside these (tried in order); empty: the first IPv4 InternalIP. */
+  readonly nodeAddressCidrs: readonly string[];
+  /** A Node deleted for this long loses its IPAM block affinities (and its empty blocks). */
+  readonly nodeGcGraceSec: number;
+}
+
 export interface AgentConfig {
   readonly node: NodeConfig;
   readonly bgp: BgpConfig;
   readonly routes: RoutesConfig;
   readonly ipam: IpamConfig;
   readonly policy: PolicyConfig;
+  readonly kubernetes: KubernetesConfig;
   readonly paths: PathsConfig;
   readonly metrics: EndpointConfig;
   readonly health: EndpointConfig;
@@ -206,6 +219,7 @@ export const DEFAULTS = Object.freeze({
   policyMarkBit: 0x100000,
   policyCniWaitMs: 2000,
   policyResyncIntervalSec: 300,
+  kubernetesNodeGcGraceSec: 300,
 });
 
 /** Environment variables that supply defaults. */

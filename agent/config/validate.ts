@@ -6,6 +6,7 @@
 import { isMap, isNode, type Node } from 'yaml';
 import { readBgp } from './bgp-section.js';
 import { IPAM_FIELDS, readIpam, readLabels } from './ipam-section.js';
+import { ENV_KUBERNETES_SERVICE_HOST, KUBERNETES_FIELDS, readKubernetes } from './kubernetes-section.js';
 import { POLICY_FIELDS, readPolicy } from './policy-section.js';
 import { readAddress, readAsn, readPort, readPrefixNode, Seen, UINT32_MAX } from './common.js';
 import { parseIpAddress } from './ip.js';
@@ -21,7 +22,7 @@ export interface ConfigEnv {
   hostname: string;
 }
 
-export const TOP_FIELDS = ['node', 'bgp', 'routes', 'ipam', 'policy', 'paths', 'metrics', 'health', 'logLevel'] as const;
+export const TOP_FIELDS = ['node', 'bgp', 'routes', 'ipam', 'policy', 'kubernetes', 'paths', 'metrics', 'health', 'logLevel'] as const;
 const NODE_FIELDS = ['name', 'asn', 'routerId', 'sourceAddress', 'sourceAddressV6', 'labels'] as const;
 const ROUTES_FIELDS = ['originate', 'protocol', 'table'] as const;
 const PATHS_FIELDS = ['stateDir', 'controlSocket'] as const;
@@ -39,8 +40,9 @@ export function buildConfig(r: Reader, root: Node, env: ConfigEnv): AgentConfig 
   const bgp = readBgp(r, top.get('bgp'), { asn: node.asn, ownAddresses: own });
   const routes = readRoutes(top.fields('routes', ROUTES_FIELDS));
   const paths = readPaths(top.fields('paths', PATHS_FIELDS));
-  const ipam = readIpam(top.fields('ipam', IPAM_FIELDS), paths.stateDir);
-  const policy = readPolicy(top.fields('policy', POLICY_FIELDS), own);
+  const kubernetes = readKubernetes(top.fields('kubernetes', KUBERNETES_FIELDS), (env.env[ENV_KUBERNETES_SERVICE_HOST] ?? '') !== '');
+  const ipam = readIpam(top.fields('ipam', IPAM_FIELDS), paths.stateDir, kubernetes.enabled);
+  const policy = readPolicy(top.fields('policy', POLICY_FIELDS), own, kubernetes.enabled);
   const metrics = readEndpoint(top.fields('metrics', ENDPOINT_FIELDS), DEFAULTS.metrics);
   const health = readEndpoint(top.fields('health', ENDPOINT_FIELDS), DEFAULTS.health);
   const logLevel = top.oneOf('logLevel', LOG_LEVELS) ?? DEFAULTS.logLevel;
@@ -50,7 +52,7 @@ export function buildConfig(r: Reader, root: Node, env: ConfigEnv): AgentConfig 
     { path: ['health'], ...health },
   ]);
   if (r.issues.length > 0 || node.asn === undefined || node.routerId === undefined) return undefined;
-  return deepFreeze({ node: { ...node, asn: node.asn, routerId: node.routerId }, bgp, routes, ipam, policy, paths, metrics, health, logLevel });
+  return deepFreeze({ node: { ...node, asn: node.asn, routerId: node.routerId }, bgp, routes, ipam, policy, kubernetes, paths, metrics, health, logLevel });
 }
 
 type NodeDraft = Omit<NodeConfig, 'asn' | 'routerId'> & { asn?: number; routerId?: string };

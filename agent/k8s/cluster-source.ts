@@ -82,13 +82,14 @@ export class ClusterSource {
   private lastChangeAt: Date | undefined;
   private changes = 0;
   private view: {
-    self?: ClusterMeshMember; selfFound: boolean; defaultAsn: number; problems: readonly string[]; withoutAddress: readonly string[];
+    self?: ClusterMeshMember; selfFound: boolean; selfLabels: Readonly<Record<string, string>>; defaultAsn: number; problems: readonly string[];
+    withoutAddress: readonly string[];
   };
 
   constructor(private readonly opts: ClusterSourceOptions) {
     this.log = opts.log;
     parseCidrs(opts.addressCidrs ?? []); // a bad CIDR fails here, not on the first event
-    this.view = { selfFound: false, defaultAsn: opts.fallbackAsn, problems: [], withoutAddress: [] };
+    this.view = { selfFound: false, selfLabels: {}, defaultAsn: opts.fallbackAsn, problems: [], withoutAddress: [] };
     const core = opts.kubeConfig.makeApiClient(CoreV1Api);
     const custom = opts.kubeConfig.makeApiClient(CustomObjectsApi);
     const common = {
@@ -135,6 +136,20 @@ export class ClusterSource {
   /** The last ClusterPeers (empty until the Nodes were listed). */
   current(): ClusterPeers {
     return this.peers;
+  }
+
+  /**
+   * The names of every Node object, or undefined until the Nodes were listed
+   * (IPAM's GC of deleted nodes must not take "not listed yet" for "none").
+   */
+  nodeNames(): ReadonlySet<string> | undefined {
+    if (!this.nodes.status().synced) return undefined;
+    return new Set(this.nodes.list().map((n) => n.metadata?.name ?? '').filter((n) => n !== ''));
+  }
+
+  /** This node's Node labels (empty until found); IP pool node selectors match them. */
+  selfLabels(): Readonly<Record<string, string>> {
+    return this.view.selfLabels;
   }
 
   /** True once the Nodes have been listed, i.e. current() is real data. */
@@ -212,10 +227,11 @@ export class ClusterSource {
     if (problems.join('\n') !== this.view.problems.join('\n')) {
       for (const p of problems.filter((x) => !this.view.problems.includes(x))) this.log.warn({}, p);
     }
+    const labelsChanged = JSON.stringify(mesh.selfLabels) !== JSON.stringify(this.view.selfLabels);
     this.view = {
-      ...(mesh.self ? { self: mesh.self } : {}), selfFound: mesh.selfFound, defaultAsn, problems, withoutAddress: mesh.withoutAddress,
+      ...(mesh.self ? { self: mesh.self } : {}), selfFound: mesh.selfFound, selfLabels: mesh.selfLabels, defaultAsn, problems, withoutAddress: mesh.withoutAddress,
     };
-    if (this.emitted && sameMembers(next, this.peers)) return;
+    if (this.emitted && sameMembers(next, this.peers) && !labelsChanged) return;
     const before = this.peers;
     this.peers = next;
     this.emitted = true;
