@@ -41,7 +41,8 @@ export interface KubernetesStatusView {
   selfFound: boolean;
   meshMembers: number;
   bgpPeers: number;
-  /** Nodes or BGPPeers left out, and why. */
+  ipPools: number;
+  /** Nodes, BGPPeers or IPPools left out, and why. */
   problems: string[];
   nodesWithoutAddress: string[];
   lastChangeAt?: string;

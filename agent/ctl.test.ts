@@ -31,7 +31,7 @@ const STATUS: StatusView = {
   routeFailures: [{ prefix: '198.18.5.0/24', error: 'Nexthop has invalid gateway' }],
   policy: { error: 'ERR_POLICY_BACKEND_MIXED: rules in both iptables-nft and iptables-legacy', pods: 0, programmed: 0 },
   kubernetes: {
-    state: 'stale', stale: true, since: '2026-11-22T11:55:00Z', server: 'https://127.0.0.1:6443', selfFound: true, meshMembers: 1, bgpPeers: 0,
+    state: 'stale', stale: true, since: '2026-11-22T11:55:00Z', server: 'https://127.0.0.1:6443', selfFound: true, meshMembers: 1, bgpPeers: 0, ipPools: 1,
     problems: ['node node-x: bad tortie.io/asn annotation "x"'], nodesWithoutAddress: [], changes: 2,
     resources: [{ resource: 'nodes', synced: true, connected: false, objects: 3, lastError: 'connect ECONNREFUSED 127.0.0.1:6443' }],
   },

@@ -100,7 +100,7 @@ export function renderStatus(s: StatusView): string {
   }
   if (s.kubernetes) {
     const k = s.kubernetes;
-    const what = `${k.meshMembers} mesh member(s), ${k.bgpPeers} BGPPeer(s) from ${k.server}`;
+    const what = `${k.meshMembers} mesh member(s), ${k.bgpPeers} BGPPeer(s), ${k.ipPools} IPPool(s) from ${k.server}`;
     rows.push(['Kubernetes', k.stale ? `STALE since ${k.since} (API unreachable; the last peers and routes stay): ${what}` : `${k.state} since ${k.since}: ${what}`]);
     if (!k.selfFound && k.state === 'synced') rows.push(['Kubernetes', 'this node has no Node object: BGPPeer node selectors cannot match it']);
     for (const p of k.problems.slice(0, 10)) rows.push(['Left out', p]);

@@ -66,7 +66,7 @@ export class KubeHost {
   status(): KubernetesStatusView {
     const s = this.cluster.status();
     return {
-      state: s.state, stale: s.stale, since: s.since, server: s.server, selfFound: s.selfFound, meshMembers: s.meshMembers, bgpPeers: s.bgpPeers,
+      state: s.state, stale: s.stale, since: s.since, server: s.server, selfFound: s.selfFound, meshMembers: s.meshMembers, bgpPeers: s.bgpPeers, ipPools: s.ipPools,
       problems: [...s.problems, ...this.problems], nodesWithoutAddress: [...s.nodesWithoutAddress], ...(s.lastChangeAt ? { lastChangeAt: s.lastChangeAt } : {}),
       changes: s.changes,
       resources: s.resources.map((r) => ({

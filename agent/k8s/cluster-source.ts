@@ -14,10 +14,11 @@ import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject
 import type { Logger } from '../../lib/log.js';
 import { selectBgpPeers } from './bgp-peers.js';
 import { Informer, type Backoff, type InformerStatus } from './informer.js';
+import { clusterIpPools } from './ip-pools.js';
 import type { ClusterPeers } from './merge-peers.js';
 import { meshFromNodes, parseCidrs, type ClusterMeshMember } from './node-mesh.js';
 import {
-  BGP_CONFIGURATION_DEFAULT, CRD, crdPath, TORTIE_GROUP, TORTIE_VERSION, type BgpConfigurationObject, type BgpPeerObject, type CrdNames,
+  BGP_CONFIGURATION_DEFAULT, CRD, crdPath, TORTIE_GROUP, TORTIE_VERSION, type BgpConfigurationObject, type BgpPeerObject, type CrdNames, type IpPoolObject,
 } from './types.js';
 
 export interface ClusterSourceOptions {
@@ -51,6 +52,8 @@ export interface ClusterStatus {
   readonly defaultAsn: number;
   readonly meshMembers: number;
   readonly bgpPeers: number;
+  /** IPPool objects seen (those accepted are in the merged ipam.pools). */
+  readonly ipPools: number;
   /** Nodes left out of the mesh for a bad annotation or a duplicate address; BGPPeers with a bad selector. */
   readonly problems: readonly string[];
   readonly nodesWithoutAddress: readonly string[];
@@ -71,10 +74,11 @@ export class ClusterSource {
   private readonly nodes: Informer<V1Node>;
   private readonly bgpPeers: Informer<CustomObject>;
   private readonly bgpConfigs: Informer<CustomObject>;
+  private readonly ipPools: Informer<CustomObject>;
   private readonly informers: readonly Informer<KubernetesObject>[];
   private readonly listeners = new Set<ClusterListener>();
   private readonly log: Logger;
-  private peers: ClusterPeers = { meshEnabled: undefined, meshMembers: [], bgpPeers: [] };
+  private peers: ClusterPeers = { meshEnabled: undefined, meshMembers: [], bgpPeers: [], ipPools: [] };
   private emitted = false;
   private state: ClusterState = 'stopped';
   private stateSince = new Date();
@@ -105,7 +109,8 @@ export class ClusterSource {
     });
     this.bgpPeers = crd(CRD.BGPPeer);
     this.bgpConfigs = crd(CRD.BGPConfiguration);
-    this.informers = [this.nodes, this.bgpPeers, this.bgpConfigs] as readonly Informer<KubernetesObject>[];
+    this.ipPools = crd(CRD.IPPool);
+    this.informers = [this.nodes, this.bgpPeers, this.bgpConfigs, this.ipPools] as readonly Informer<KubernetesObject>[];
   }
 
   /**
@@ -171,6 +176,7 @@ export class ClusterSource {
       defaultAsn: v.defaultAsn,
       meshMembers: this.peers.meshMembers.length,
       bgpPeers: this.peers.bgpPeers.length,
+      ipPools: this.peers.ipPools?.length ?? 0,
       problems: v.problems,
       nodesWithoutAddress: v.withoutAddress,
       ...(this.lastChangeAt ? { lastChangeAt: this.lastChangeAt.toISOString() } : {}),
@@ -222,6 +228,7 @@ export class ClusterSource {
       meshEnabled: typeof cfg?.nodeToNodeMeshEnabled === 'boolean' ? cfg.nodeToNodeMeshEnabled : undefined,
       meshMembers: mesh.members,
       bgpPeers: sel.selected.map((s) => ({ name: s.name, spec: s.spec })),
+      ipPools: clusterIpPools(this.ipPools.list() as unknown as readonly IpPoolObject[]),
     };
     const problems = [...mesh.problems, ...sel.problems];
     if (problems.join('\n') !== this.view.problems.join('\n')) {

@@ -20,6 +20,7 @@
 import type { AgentConfig, MeshMember, PeerDef } from '../config/schema.js';
 import { deepFreeze } from '../config/validate.js';
 import { validateBgpPeer, type SelectedBgpPeer } from './bgp-peers.js';
+import { mergeIpPools, type ClusterIpPool } from './ip-pools.js';
 import type { ClusterMeshMember } from './node-mesh.js';
 
 /** Where a peer came from; `tortiectl bgp sessions` shows it. */
@@ -36,6 +37,8 @@ export interface ClusterPeers {
   readonly meshMembers: readonly ClusterMeshMember[];
   /** BGPPeers that select this node, sorted by name, not yet validated. */
   readonly bgpPeers: readonly SelectedBgpPeer[];
+  /** IPPool objects, sorted by name, not yet validated; absent: none. */
+  readonly ipPools?: readonly ClusterIpPool[];
 }
 
 export const EMPTY_CLUSTER_PEERS: ClusterPeers = Object.freeze({ meshEnabled: undefined, meshMembers: [], bgpPeers: [] });
@@ -111,8 +114,12 @@ export function applyClusterPeers(file: AgentConfig, cluster: ClusterPeers): Mer
     }
   }
 
+  const pools = mergeIpPools(file, cluster.ipPools ?? []);
+  problems.push(...pools.problems);
+
   const config: AgentConfig = deepFreeze({
     ...file,
+    ipam: { ...file.ipam, pools: pools.pools },
     bgp: {
       ...file.bgp,
       nodeToNodeMesh: { ...fileMesh, enabled: meshOn, members: [...fileMesh.members, ...clusterMembers] },

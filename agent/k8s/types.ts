@@ -12,6 +12,8 @@ export const TORTIE_API_VERSION = `${TORTIE_GROUP}/${TORTIE_VERSION}`;
 export const ANNOTATION_BGP_ADDRESS = 'tortie.io/bgp-address';
 /** Node annotation: the node's AS number. Wins over BGPConfiguration.spec.asNumber. */
 export const ANNOTATION_ASN = 'tortie.io/asn';
+/** Pod annotation: the addresses a pod asks for (read by the IPAM service through KubePolicySource.pod()). */
+export const ANNOTATION_IP_ADDRS = 'tortie.io/ip-addrs';
 
 /** The one BGPConfiguration object that holds the cluster defaults. */
 export const BGP_CONFIGURATION_DEFAULT = 'default';
@@ -101,4 +103,17 @@ export interface BgpConfigurationObject {
 export interface NodeObject {
   readonly metadata?: ObjectMeta;
   readonly status?: { readonly addresses?: readonly { readonly type: string; readonly address: string }[] };
+}
+
+/** IPPool.spec: an `ipam.pools[]` entry of the configuration file (name = the object's name), validated by the same code. */
+export interface IpPoolSpec {
+  readonly cidr?: unknown;
+  readonly blockSize?: unknown;
+  readonly nodeSelector?: unknown;
+  readonly disabled?: unknown;
+}
+
+export interface IpPoolObject {
+  readonly metadata: ObjectMeta;
+  readonly spec?: IpPoolSpec;
 }

@@ -150,7 +150,7 @@ describe('k8s informer over a fake API server', function () {
     stoppers.push(() => s.stop());
     await s.start();
     expect(s.status().state).to.equal('synced');
-    expect(s.status().resources.filter((r) => r.missing).map((r) => r.resource)).to.deep.equal(['bgppeers.tortie.io', 'bgpconfigurations.tortie.io']);
+    expect(s.status().resources.filter((r) => r.missing).map((r) => r.resource)).to.deep.equal(['bgppeers.tortie.io', 'bgpconfigurations.tortie.io', 'ippools.tortie.io']);
     expect(s.current().meshMembers.map((m) => m.name)).to.deep.equal(['b']);
   });
 });
