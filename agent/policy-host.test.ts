@@ -17,6 +17,32 @@ import { ControlClient } from './control-client.js';
 import { ControlServer } from './control-server.js';
 import { AgentMetrics, recordPolicyApply } from './metrics.js';
 import { parseAttachment, POLICY_MARKER, PolicyHost, removePolicyIfDisabled } from './policy-host.js';
+import type { PolicySnapshot, PolicySource, SnapshotListener } from '../policy/source.js';
+
+/** A policy input the test drives by hand (what the agent passes as a KubePolicySource). */
+class HandSource implements PolicySource {
+  snapshot: PolicySnapshot = { namespaces: [], pods: [], policies: [], issues: [] };
+  ready = false;
+  starts = 0;
+  stopped = false;
+  readonly listeners = new Set<SnapshotListener>();
+  onChange(fn: SnapshotListener): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+  start(): Promise<void> {
+    this.starts++;
+    return Promise.resolve();
+  }
+  stop(): void {
+    this.stopped = true;
+  }
+  emit(s: PolicySnapshot): void {
+    this.snapshot = s;
+    this.ready = true;
+    for (const fn of this.listeners) fn(s);
+  }
+}
 
 const MANIFESTS = `apiVersion: v1
 kind: Namespace
@@ -161,6 +187,42 @@ describe('agent: PolicyHost', () => {
     const writes = nf.restores.length;
     expect(await removePolicyIfDisabled(off, stateDir, silentLogger, nf.runner())).to.equal(false);
     expect(nf.restores.length).to.equal(writes);
+  });
+
+  it('an injected source is used instead of the manifest directory; nothing is programmed before it is ready', async () => {
+    const nf = new FakeNetfilter();
+    const src = new HandSource();
+    // The manifest directory holds x/a too: it must not be read when a source is given.
+    host = new PolicyHost({ config: () => config(dir), log: silentLogger, runner: nf.runner(), source: src });
+    await host.start();
+    expect(src.starts).to.equal(1);
+    expect(src.listeners.size).to.equal(1);
+    host.attach({ namespace: 'x', pod: 'a', ifName: 'tt01aaaa', ips: ['10.0.0.1'], containerId: 'c1' });
+    expect(host.notReady()[0]).to.contain('not synced yet');
+    const early = await host.wait(new URL('http://x/v1/policy/wait?namespace=x&pod=a&timeoutMs=50'));
+    expect(early).to.include({ programmed: false, state: 'unknown' });
+    expect(early.message).to.contain('not synced yet');
+    const writesBefore = nf.restores.length;
+
+    src.emit({
+      namespaces: [{ name: 'x' }],
+      pods: [{ namespace: 'x', name: 'a', labels: { app: 'a' }, ips: ['10.0.0.1'] }],
+      policies: [{ namespace: 'x', name: 'from-api', podSelector: {}, policyTypes: ['Ingress'] }],
+      issues: [{ object: 'NetworkPolicy x/bad', path: 'spec.ingress', message: 'expected a list; its rules are ignored' }],
+    });
+    const w = await host.wait(new URL('http://x/v1/policy/wait?namespace=x&pod=a&timeoutMs=2000'));
+    expect(w).to.include({ programmed: true });
+    expect(nf.restores.length).to.be.greaterThan(writesBefore);
+    expect(host.notReady()).to.deep.equal([]);
+    const st = host.status();
+    expect(st.manifestDir).to.equal(undefined);
+    expect(st.manifestIssues).to.deep.equal(['NetworkPolicy x/bad: spec.ingress: expected a list; its rules are ignored']);
+    expect(host.show(new URL('http://x/v1/policy/pods/x/a')).ingress.policies.map((p) => p.policy)).to.deep.equal(['x/from-api']);
+
+    host.stop();
+    host = undefined;
+    expect(src.listeners.size, 'unsubscribed').to.equal(0);
+    expect(src.stopped, 'the owner stops an injected source').to.equal(false);
   });
 
   const bad: { name: string; body: unknown; has: string }[] = [

@@ -1,8 +1,11 @@
 /**
- * The agent's side of NetworkPolicy (standalone mode): it hosts the
- * PolicyEnforcer, feeds it from the manifest directory plus the CNI
- * attachments the plugin registers over the control socket, resyncs it
- * periodically, and serves the /v1/policy/* endpoints.
+ * The agent's side of NetworkPolicy: it hosts the PolicyEnforcer, feeds it
+ * from a policy source (the Kubernetes API through a KubePolicySource the
+ * agent passes in, else the manifest directory) plus the CNI attachments
+ * the plugin registers over the control socket, resyncs it periodically,
+ * and serves the /v1/policy/* endpoints. Nothing is programmed from a
+ * source that is not ready yet (not yet listed): empty input would remove
+ * the rules of running pods.
  *
  * A refusal to start (a mixed iptables backend, say) does not stop the
  * agent: BGP and IPAM keep running, but readiness stays false with the
@@ -16,7 +19,8 @@ import type { Family } from '../policy/compile/cidr.js';
 import type { Attachment } from '../policy/compile/model.js';
 import { PolicyEnforcer, withAttachments, type ApplyResult } from '../policy/enforcer.js';
 import { HelperCommandRunner } from '../policy/helper-runner.js';
-import { ManifestDirectorySource, type ManifestSnapshot } from '../policy/manifest-source.js';
+import { ManifestDirectorySource } from '../policy/manifest-source.js';
+import { formatSourceIssue, type PolicySnapshot, type PolicySource } from '../policy/source.js';
 import type {
   PolicyAttachmentRequest, PolicyAttachmentResponse, PolicyDetachResponse, PolicyShowView, PolicyStatusView, PolicyVerifyView, PolicyWaitResponse,
 } from './api-types.js';
@@ -32,6 +36,12 @@ export interface PolicyHostOptions {
   onApplied?: (r: ApplyResult) => void;
   /** Tests: another runner than the helper process. */
   runner?: CommandRunner & { close?: () => void };
+  /**
+   * The policy input, e.g. a KubePolicySource. Given: it is used instead of
+   * config().manifestDir; the host subscribes and calls its start() (which
+   * must tolerate a second call), and leaves stopping it to its owner.
+   */
+  source?: PolicySource;
 }
 
 interface Registered extends PolicyAttachmentRequest {
@@ -77,7 +87,10 @@ const NAME_RE = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
 export class PolicyHost {
   private enforcer: PolicyEnforcer | undefined;
-  private source: ManifestDirectorySource | undefined;
+  private source: PolicySource | undefined;
+  private ownSource: ManifestDirectorySource | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private loggedIssues = new Set<string>();
   private readonly runner: CommandRunner & { close?: () => void };
   private readonly attachments = new Map<string, Registered>();
   private seq = 0;
@@ -109,8 +122,14 @@ export class PolicyHost {
       this.log.error({ err: this.error }, 'NetworkPolicy enforcer refused to start: the agent stays not ready, and no policy is enforced');
       return;
     }
-    if (cfg.manifestDir !== undefined) {
-      this.source = new ManifestDirectorySource({ dir: cfg.manifestDir, logger: this.log, onChange: (s) => this.onSnapshot(s) });
+    if (this.opts.source) {
+      this.source = this.opts.source;
+    } else if (cfg.manifestDir !== undefined) {
+      this.ownSource = new ManifestDirectorySource({ dir: cfg.manifestDir, logger: this.log });
+      this.source = this.ownSource;
+    }
+    if (this.source) {
+      this.unsubscribe = this.source.onChange((s) => this.onSnapshot(s));
       await this.source.start();
     }
     this.push();
@@ -125,13 +144,15 @@ export class PolicyHost {
   /** Stops watching and rejects waiters; the rules stay in place (a restart must not open the network). */
   stop(): void {
     if (this.resyncTimer) clearInterval(this.resyncTimer);
-    this.source?.stop();
+    this.unsubscribe?.();
+    this.ownSource?.stop();
     this.enforcer?.close();
     this.runner.close?.();
   }
 
   notReady(): string[] {
     if (this.error !== undefined) return [`NetworkPolicy enforcer not running: ${this.error}`];
+    if (this.source?.ready === false) return ['NetworkPolicy input not synced yet (waiting for the first list of Pods, Namespaces and NetworkPolicies)'];
     if (this.lastApply === undefined) return ['NetworkPolicy not programmed yet'];
     if (!this.lastApply.ok) return [`last NetworkPolicy apply failed: ${this.lastApply.error ?? 'unknown error'}`];
     return [];
@@ -155,8 +176,15 @@ export class PolicyHost {
 
   // ------------------------------------------------------------ feeding the enforcer
 
-  private onSnapshot(s: ManifestSnapshot): void {
-    for (const i of s.issues) this.log.warn({ file: i.file, line: i.line, column: i.column, object: i.object, path: i.path }, `policy manifest: ${i.message}`);
+  private onSnapshot(s: PolicySnapshot): void {
+    // Each issue is logged once, while it lasts (a Kubernetes source emits often).
+    const seen = new Set<string>();
+    for (const i of s.issues) {
+      const text = formatSourceIssue(i);
+      seen.add(text);
+      if (!this.loggedIssues.has(text)) this.log.warn({ file: i.file, line: i.line, column: i.column, object: i.object, path: i.path }, `policy input: ${i.message}`);
+    }
+    this.loggedIssues = seen;
     this.push();
   }
 
@@ -166,6 +194,8 @@ export class PolicyHost {
     if (!e) return;
     const byPod = new Map<string, Attachment>();
     for (const a of [...this.attachments.values()].sort((x, y) => x.seq - y.seq)) byPod.set(`${a.namespace}/${a.pod}`, { ifName: a.ifName, ips: a.ips });
+    // Not listed yet: keep what is programmed (the CNI waits; a new pod's traffic stays dropped).
+    if (this.source?.ready === false) return;
     const snap = this.source?.snapshot ?? { namespaces: [], pods: [], policies: [] };
     e.setState(withAttachments({ namespaces: snap.namespaces, pods: snap.pods, policies: snap.policies }, byPod));
     e.apply().catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'NetworkPolicy apply failed; the next change or resync retries'));
@@ -224,7 +254,7 @@ export class PolicyHost {
       if (!(err instanceof TortieError) || (err.code !== 'ERR_POLICY_PROGRAM_TIMEOUT' && err.code !== 'ERR_POLICY_CLOSED')) throw err;
       const state = e.status(key).state;
       const why = state === 'unknown'
-        ? 'the pod is not known with an attachment on this node (is it in the manifest directory, and was it registered?)'
+        ? `the pod is not known with an attachment on this node (is it in the policy input${this.source?.ready === false ? ', which is not synced yet' : ''}, and was it registered?)`
         : `its rules are not programmed yet (${state})`;
       return { pod: key, programmed: false, state, waitedMs: Date.now() - started, message: `not programmed within ${timeoutMs} ms: ${why}; its traffic stays dropped until they are` };
     }
@@ -251,8 +281,8 @@ export class PolicyHost {
       enabled: true,
       ...(this.enforcer?.backend ? { backend: this.enforcer.backend.backend } : {}),
       ...(this.error !== undefined ? { error: this.error } : {}),
-      ...(cfg.manifestDir !== undefined ? { manifestDir: cfg.manifestDir } : {}),
-      manifestIssues: (this.source?.snapshot.issues ?? []).map((i) => `${i.file}:${i.line}:${i.column}: ${i.object ? `${i.object}: ` : ''}${i.path ? `${i.path}: ` : ''}${i.message}`),
+      ...(this.ownSource && cfg.manifestDir !== undefined ? { manifestDir: cfg.manifestDir } : {}),
+      manifestIssues: (this.source?.snapshot.issues ?? []).map(formatSourceIssue),
       attachments: this.attachments.size,
       ...(this.lastApply ? { lastApply: this.lastApply } : {}),
       pods,

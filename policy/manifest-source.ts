@@ -25,6 +25,7 @@ import { join } from 'node:path';
 import { silentLogger, type Logger } from '../lib/log.js';
 import type { ClusterState } from './compile/model.js';
 import { parseManifests, type ManifestIssue, type ManifestObjects } from './manifest-parse.js';
+import type { PolicySource, SnapshotListener } from './source.js';
 
 export interface ManifestSnapshot extends ClusterState {
   readonly issues: readonly ManifestIssue[];
@@ -33,8 +34,8 @@ export interface ManifestSnapshot extends ClusterState {
 
 export interface ManifestSourceOptions {
   readonly dir: string;
-  /** Called with every new snapshot (first at start, then on each change). */
-  readonly onChange: (s: ManifestSnapshot) => void;
+  /** Called with every new snapshot (first at start, then on each change); onChange() subscribes more. */
+  readonly onChange?: (s: ManifestSnapshot) => void;
   readonly debounceMs?: number;
   readonly pollMs?: number;
   readonly logger?: Logger;
@@ -48,7 +49,7 @@ interface FileState {
 
 const MANIFEST_RE = /^[^.].*\.(ya?ml|json)$/i;
 
-export class ManifestDirectorySource {
+export class ManifestDirectorySource implements PolicySource {
   private readonly log: Logger;
   private readonly debounceMs: number;
   private readonly pollMs: number;
@@ -59,6 +60,8 @@ export class ManifestDirectorySource {
   private scanning: Promise<void> | undefined;
   private again = false;
   private stopped = false;
+  private started = false;
+  private readonly listeners = new Set<SnapshotListener>();
   private lastSig: string | undefined;
   private current: ManifestSnapshot = { namespaces: [], pods: [], policies: [], issues: [], files: [] };
 
@@ -72,8 +75,19 @@ export class ManifestDirectorySource {
     return this.current;
   }
 
-  /** Reads the directory once (emitting the first snapshot), then watches it. */
+  /** Calls `fn` with every new snapshot (besides the onChange option); returns the unsubscribe function. */
+  onChange(fn: SnapshotListener): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** Reads the directory once (emitting the first snapshot), then watches it. A second call only rescans. */
   async start(): Promise<ManifestSnapshot> {
+    if (this.started) {
+      await this.rescan();
+      return this.current;
+    }
+    this.started = true;
     await this.rescan();
     this.arm();
     this.poller = setInterval(() => {
@@ -181,7 +195,9 @@ export class ManifestDirectorySource {
     this.current = merge(next);
     this.log.info({ files: this.current.files.length, namespaces: this.current.namespaces.length, pods: this.current.pods.length, policies: this.current.policies.length, issues: this.current.issues.length }, 'manifests loaded');
     for (const i of this.current.issues) this.log.warn({ file: i.file, line: i.line, column: i.column, path: i.path }, i.message);
-    if (!this.stopped) this.opts.onChange(this.current);
+    if (this.stopped) return;
+    this.opts.onChange?.(this.current);
+    for (const fn of this.listeners) fn(this.current);
   }
 }
 

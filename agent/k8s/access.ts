@@ -9,7 +9,7 @@
 export type ApiVerb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete';
 
 /** The part of the agent that makes the calls; each has an integration test that checks its rows against an audit log. */
-export type ApiComponent = 'cluster-source' | 'ipam-store';
+export type ApiComponent = 'cluster-source' | 'ipam-store' | 'policy';
 
 export interface ApiAccess {
   readonly component: ApiComponent;
@@ -25,6 +25,10 @@ export const AGENT_API_ACCESS: readonly ApiAccess[] = Object.freeze([
   { component: 'cluster-source', apiGroup: '', resource: 'nodes', verbs: ['list', 'watch'], usedBy: 'mesh members from Node objects' },
   { component: 'cluster-source', apiGroup: 'tortie.io', resource: 'bgppeers', verbs: ['list', 'watch'], usedBy: 'BGPPeer peers' },
   { component: 'cluster-source', apiGroup: 'tortie.io', resource: 'bgpconfigurations', verbs: ['list', 'watch'], usedBy: 'mesh switch, default AS' },
+  { component: 'cluster-source', apiGroup: 'tortie.io', resource: 'ippools', verbs: ['list', 'watch'], usedBy: 'IP pools (merged after the file\'s)' },
+  { component: 'policy', apiGroup: '', resource: 'pods', verbs: ['list', 'watch'], usedBy: 'NetworkPolicy: pod labels, ports, IPs; the tortie.io/ip-addrs annotation (policy-source.ts)' },
+  { component: 'policy', apiGroup: '', resource: 'namespaces', verbs: ['list', 'watch'], usedBy: 'NetworkPolicy: namespace labels (policy-source.ts)' },
+  { component: 'policy', apiGroup: 'networking.k8s.io', resource: 'networkpolicies', verbs: ['list', 'watch'], usedBy: 'NetworkPolicy objects (policy-source.ts)' },
   ...(['ipamblocks', 'ipamnodes', 'blockaffinities'] as const).map((resource): ApiAccess => ({
     component: 'ipam-store', apiGroup: 'tortie.io', resource, verbs: ['get', 'list', 'create', 'update', 'delete'],
     usedBy: 'the kubernetes IPAM datastore (store-k8s.ts)',

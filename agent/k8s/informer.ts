@@ -11,6 +11,12 @@
  *     error, counts of lists and restarts. The cache is never cleared on an
  *     error, so what the agent built from it stays in place.
  *
+ * Memory: ListWatch caches whole objects. A `transform` turns every object
+ * (from a list or a watch event) into what the owner keeps before it is
+ * cached, e.g. a Pod into its few policy fields; the transformed object
+ * must keep metadata.name, namespace and resourceVersion (ListWatch keys its
+ * cache and resumes its watch by them).
+ *
  * Health comes from the real client: the Watch passed to ListWatch is a
  * subclass of client-node's Watch that calls the real one and notes when a
  * watch connects or delivers an event; errors arrive through ListWatch.
@@ -23,14 +29,32 @@ export interface Backoff {
   readonly maxMs: number;
 }
 
+/** The paging parameters of one list request (client-node's request field names). */
+export interface ListPage {
+  readonly limit?: number;
+  readonly _continue?: string;
+}
+
 export const DEFAULT_BACKOFF: Backoff = Object.freeze({ initialMs: 500, maxMs: 30_000 });
 
-export interface InformerOptions<T extends KubernetesObject> {
+/**
+ * `T` is what the cache holds, `R` what the API returns (the same unless a
+ * transform is given).
+ */
+export interface InformerOptions<T extends KubernetesObject, R extends KubernetesObject = T> {
   readonly kubeConfig: KubeConfig;
   /** The collection's API path, e.g. /api/v1/nodes. */
   readonly path: string;
-  /** Lists the collection (one client-node API call). */
-  readonly list: () => Promise<KubernetesListObject<T>>;
+  /** Lists the collection (one client-node API call); called once per page when pageSize is set. */
+  readonly list: (page: ListPage) => Promise<KubernetesListObject<R>>;
+  /** List in pages of this many objects (limit + continue), transforming each page before the next. Default: one request. */
+  readonly pageSize?: number;
+  /**
+   * Applied to each listed object and each ADDED/MODIFIED/DELETED watch
+   * object before it is cached; required when R is not T. It must not
+   * throw, and must keep metadata.name, namespace and resourceVersion.
+   */
+  readonly transform?: (obj: R) => T;
   /** For logs and status, e.g. "nodes". */
   readonly resource: string;
   readonly log: Logger;
@@ -63,7 +87,11 @@ export interface InformerStatus {
 interface WatchHooks {
   connected(): void;
   event(phase: string, obj: unknown): void;
+  /** What ListWatch gets instead of an object event's object. */
+  transform?: (obj: unknown) => unknown;
 }
+
+const OBJECT_PHASES = new Set(['ADDED', 'MODIFIED', 'DELETED']);
 
 /** client-node's Watch, reporting what happens to each watch it opens. */
 class ObservedWatch extends Watch {
@@ -78,9 +106,10 @@ class ObservedWatch extends Watch {
     done: (err: unknown) => void,
   ): Promise<AbortController> {
     let ended = false;
+    const transform = this.hooks.transform;
     const controller = await super.watch(path, queryParams, (phase, obj, w) => {
       this.hooks.event(phase, obj);
-      callback(phase, obj, w);
+      callback(phase, transform && OBJECT_PHASES.has(phase) ? transform(obj) : obj, w);
     }, (err) => {
       ended = true;
       done(err);
@@ -118,7 +147,7 @@ function httpStatus(err: unknown): number | undefined {
   return typeof s === 'number' ? s : undefined;
 }
 
-export class Informer<T extends KubernetesObject> {
+export class Informer<T extends KubernetesObject, R extends KubernetesObject = T> {
   private readonly lw: ListWatch<T>;
   private readonly backoff: Backoff;
   private stopped = true;
@@ -132,9 +161,11 @@ export class Informer<T extends KubernetesObject> {
   private lastError: { text: string; at: Date } | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly opts: InformerOptions<T>) {
+  constructor(private readonly opts: InformerOptions<T, R>) {
     this.backoff = opts.backoff ?? DEFAULT_BACKOFF;
+    const transform = opts.transform;
     const watch = new ObservedWatch(opts.kubeConfig, {
+      ...(transform ? { transform: (obj: unknown) => transform(obj as R) } : {}),
       connected: () => this.markConnected(),
       event: (phase, obj) => {
         if (phase === 'ERROR') {
@@ -155,7 +186,20 @@ export class Informer<T extends KubernetesObject> {
 
   private async listOnce(): Promise<KubernetesListObject<T>> {
     try {
-      const l = await this.opts.list();
+      const tf = this.opts.transform;
+      const items: T[] = [];
+      let resourceVersion: string | undefined;
+      let cont: string | undefined;
+      do {
+        // A paged list is one consistent snapshot: every page carries the first page's resourceVersion.
+        const page = await this.opts.list(this.opts.pageSize ? { limit: this.opts.pageSize, ...(cont ? { _continue: cont } : {}) } : {});
+        for (const o of page.items) items.push(tf ? tf(o) : (o as unknown as T));
+        resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
+        // client-node's models name it _continue; raw JSON (raw-list.ts) continue.
+        const meta: { _continue?: string; continue?: string } | undefined = page.metadata;
+        cont = this.opts.pageSize ? meta?._continue || meta?.continue || undefined : undefined;
+      } while (cont !== undefined);
+      const l: KubernetesListObject<T> = { metadata: { ...(resourceVersion !== undefined ? { resourceVersion } : {}) }, items };
       this.lists++;
       this.synced = true;
       this.missing = false;
@@ -227,6 +271,11 @@ export class Informer<T extends KubernetesObject> {
   /** The cached objects (kept through errors). */
   list(): readonly T[] {
     return this.lw.list();
+  }
+
+  /** One cached object ('' or no namespace for cluster-scoped objects). */
+  get(name: string, namespace?: string): T | undefined {
+    return this.lw.get(name, namespace);
   }
 
   status(): InformerStatus {

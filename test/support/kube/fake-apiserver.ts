@@ -12,7 +12,11 @@
  *     metadata.resourceVersion, or delete with a stale precondition, is 409
  *     Conflict; a missing object is 404.
  *
- * Only cluster-scoped collections (Nodes, our CRDs); no selectors, no auth.
+ * Collections are served at one path each (e.g. /api/v1/nodes, or
+ * /api/v1/pods for every namespace's pods); objects with a
+ * metadata.namespace are keyed `namespace/name` (the key create/update/delete
+ * take). List honours `limit` and `continue` (pages of one snapshot, as a
+ * real server). No selectors, no auth.
  * Test controls: compact(), down()/up() (the port stays), failLists(n),
  * requests (every request seen).
  */
@@ -28,7 +32,7 @@ export interface FakeRequest {
 interface Obj {
   apiVersion?: string;
   kind?: string;
-  metadata: { name: string; resourceVersion?: string; uid?: string; creationTimestamp?: string; [k: string]: unknown };
+  metadata: { name: string; namespace?: string; resourceVersion?: string; uid?: string; creationTimestamp?: string; [k: string]: unknown };
   [k: string]: unknown;
 }
 
@@ -51,6 +55,10 @@ const DEFAULT_COLLECTIONS: Record<string, { kind: string; apiVersion: string }> 
   '/api/v1/nodes': { kind: 'Node', apiVersion: 'v1' },
 };
 
+function keyOf(o: Obj): string {
+  return o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name;
+}
+
 function status(code: number, reason: string, message: string): Record<string, unknown> {
   return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
 }
@@ -63,6 +71,8 @@ export class FakeApiServer {
   private compactedRv = 0;
   private listFailures = 0;
   private uid = 0;
+  private readonly pages = new Map<string, Obj[]>();
+  private listSeq = 0;
   port = 0;
   readonly requests: FakeRequest[] = [];
 
@@ -142,7 +152,7 @@ export class FakeApiServer {
 
   create(path: string, body: Obj): Obj {
     const c = this.coll(path);
-    const name = body.metadata.name;
+    const name = keyOf(body);
     if (c.objects.has(name)) throw Object.assign(new Error('exists'), { code: 409 });
     const obj: Obj = structuredClone({ apiVersion: c.apiVersion, kind: c.kind, ...body });
     obj.metadata = { ...obj.metadata, resourceVersion: String(++this.rv), uid: `uid-${++this.uid}`, creationTimestamp: new Date(0).toISOString() };
@@ -153,7 +163,7 @@ export class FakeApiServer {
 
   update(path: string, body: Obj): Obj {
     const c = this.coll(path);
-    const name = body.metadata.name;
+    const name = keyOf(body);
     const cur = c.objects.get(name);
     if (!cur) throw Object.assign(new Error('not found'), { code: 404 });
     const want = body.metadata.resourceVersion;
@@ -205,7 +215,7 @@ export class FakeApiServer {
     const direct = this.collections.get(path);
     if (direct) {
       if (method === 'GET' && query.watch === 'true') return this.watch(direct, query, res);
-      if (method === 'GET') return this.list(direct, res);
+      if (method === 'GET') return this.list(direct, query, res);
       if (method === 'POST') return this.json(res, 201, this.create(path, JSON.parse(body) as Obj));
       return this.json(res, 405, status(405, 'MethodNotAllowed', method));
     }
@@ -226,13 +236,32 @@ export class FakeApiServer {
     this.json(res, 405, status(405, 'MethodNotAllowed', method));
   }
 
-  private list(c: Collection, res: ServerResponse): void {
+  private list(c: Collection, query: Record<string, string>, res: ServerResponse): void {
     if (this.listFailures > 0) {
       this.listFailures--;
       return this.json(res, 500, status(500, 'InternalError', 'injected list failure'));
     }
-    const items = [...c.objects.values()].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
-    this.json(res, 200, { kind: `${c.kind}List`, apiVersion: c.apiVersion, metadata: { resourceVersion: String(this.rv) }, items });
+    // A continue token is "<resourceVersion>:<offset>:<n>" into the snapshot the first page took (n tells lists apart).
+    let items: Obj[];
+    let rv = String(this.rv);
+    let offset = 0;
+    if (query.continue) {
+      const [at, off] = query.continue.split(':');
+      const snap = this.pages.get(query.continue);
+      if (!snap) return this.json(res, 410, status(410, 'Expired', 'continue token expired'));
+      this.pages.delete(query.continue);
+      [items, rv, offset] = [snap, at, Number(off)];
+    } else {
+      items = [...c.objects.values()].sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : 1)).map((o) => structuredClone(o));
+    }
+    const limit = Number(query.limit ?? '0');
+    const end = limit > 0 ? Math.min(items.length, offset + limit) : items.length;
+    const meta: Record<string, string> = { resourceVersion: rv };
+    if (end < items.length) {
+      meta.continue = `${rv}:${end}:${++this.listSeq}`;
+      this.pages.set(meta.continue, items);
+    }
+    this.json(res, 200, { kind: `${c.kind}List`, apiVersion: c.apiVersion, metadata: meta, items: items.slice(offset, end) });
   }
 
   private watch(c: Collection, query: Record<string, string>, res: ServerResponse): void {
