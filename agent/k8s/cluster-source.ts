@@ -85,6 +85,8 @@ export class ClusterSource {
   private timer: NodeJS.Timeout | undefined;
   private lastChangeAt: Date | undefined;
   private changes = 0;
+  /** start() has made its first attempt at every resource: only then can a resource not yet connected mean stale. */
+  private attempted = false;
   private view: {
     self?: ClusterMeshMember; selfFound: boolean; selfLabels: Readonly<Record<string, string>>; defaultAsn: number; problems: readonly string[];
     withoutAddress: readonly string[];
@@ -120,7 +122,9 @@ export class ClusterSource {
    */
   async start(): Promise<void> {
     this.setState('starting');
+    this.attempted = false;
     await Promise.all(this.informers.map((i) => i.start()));
+    this.attempted = true;
     this.recompute();
     this.updateState();
   }
@@ -199,6 +203,8 @@ export class ClusterSource {
     const st = this.informers.map((i) => i.status());
     // A resource the server does not serve (CRDs not installed) is empty, not stale.
     const healthy = st.every((s) => s.connected || (s.missing && !s.synced));
+    // While start() lists, the resources it has not reached yet are not unreachable (no false "stale" at every start).
+    if (!healthy && !this.attempted) return;
     if (healthy && st.every((s) => s.synced || s.missing)) this.setState('synced');
     else if (!healthy) this.setState('stale');
     if (this.state === 'synced' && st.some((s) => s.missing)) {

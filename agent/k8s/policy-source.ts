@@ -105,6 +105,8 @@ export class KubePolicySource implements PolicySource {
   private stateSince = new Date();
   private timer: NodeJS.Timeout | undefined;
   private starting: Promise<void> | undefined;
+  /** start() has made its first attempt at every resource. */
+  private attempted = false;
   private snapshots = 0;
   private lastSnapshotAt: Date | undefined;
   private loggedIssues = new Set<string>();
@@ -171,8 +173,11 @@ export class KubePolicySource implements PolicySource {
   start(): Promise<void> {
     this.starting ??= (async () => {
       this.setState('starting');
+      this.attempted = false;
       await Promise.all(this.informers.map((i) => i.start()));
+      this.attempted = true;
       this.recompute();
+      this.updateState();
     })();
     return this.starting;
   }
@@ -267,7 +272,8 @@ export class KubePolicySource implements PolicySource {
     if (this.state === 'stopped') return;
     const st = this.informers.map((i) => i.status());
     if (st.every((s) => s.connected && s.synced)) this.setState('synced');
-    else if (st.some((s) => !s.connected)) this.setState('stale');
+    // While start() lists, a resource it has not reached yet is not unreachable (no false "stale" at every start).
+    else if (st.some((s) => !s.connected) && this.attempted) this.setState('stale');
   }
 
   private schedule(): void {

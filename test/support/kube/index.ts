@@ -4,3 +4,5 @@ export {
 } from './cluster.js';
 export { makePki, type KubePki } from './certs.js';
 export { createManifests, readManifests, waitForCrds } from './apply.js';
+export { ApiBridge } from './netns-bridge.js';
+export { CHAOS_ANNOTATION, ResourceChaos } from './resource-chaos.js';
