@@ -28,6 +28,7 @@ import { KernelRoutes } from './kernel/kernel-routes.js';
 import { AgentMetrics, recordPolicyApply, serveHttp, type MetricsSource } from './metrics.js';
 import type { KubeHost } from './kube-host.js';
 import { formatOrigin, type PeerOrigin } from './k8s/merge-peers.js';
+import { NodeGc } from './node-gc.js';
 import { PolicyHost, removePolicyIfDisabled } from './policy-host.js';
 
 declare const TORTIE_VERSION: string | undefined;
@@ -55,6 +56,8 @@ export class Agent {
   private origins: ReadonlyMap<string, PeerOrigin> = new Map();
   /** The Kubernetes API, when kubernetes.enabled. */
   private kube: KubeHost | undefined;
+  /** IPAM blocks of deleted Nodes, when kubernetes.enabled. */
+  private nodeGc: NodeGc | undefined;
   private speaker!: BgpSpeaker;
   private kernel!: KernelRoutes;
   private control: ControlServer | undefined;
@@ -179,6 +182,7 @@ export class Agent {
       }
     };
     // The API first: no cluster change may start a reload while the rest stops.
+    await step('ipam node gc', () => this.nodeGc?.stop());
     await step('kubernetes', () => this.kube?.stop());
     await step('bgp', () => (graceful ? this.speaker.abort() : this.speaker.stop(reason)));
     await step('kernel routes', () => this.kernel.stop());
@@ -254,8 +258,10 @@ export class Agent {
       store = local;
     }
     this.appliedIpamLabels = this.ipamLabels(cfg);
+    const k = this.kube;
     this.ipam = new IpamService({
       node: cfg.node.name, labels: this.appliedIpamLabels, config: cfg.ipam, store, log: this.log.child({ component: 'ipam' }),
+      ...(k ? { podAnnotations: (ns: string, name: string) => k.pods.podAnnotations(ns, name), liveNodes: () => k.cluster.nodeNames() } : {}),
       onOriginated: (o) => {
         this.ipamOriginated = o;
         this.originateAll();
@@ -263,6 +269,14 @@ export class Agent {
     });
     await this.ipam.start();
     this.ipamOriginated = this.ipam.originatedPrefixes();
+    const kube = this.kube;
+    if (kube) {
+      this.nodeGc = new NodeGc({
+        self: cfg.node.name, ipam: this.ipam, graceSec: () => this.cfg.kubernetes.nodeGcGraceSec, log: this.log.child({ component: 'ipam-node-gc' }),
+        source: { nodeNames: () => kube.cluster.nodeNames(), stale: () => kube.cluster.status().stale },
+      });
+      this.nodeGc.start();
+    }
   }
 
   // ------------------------------------------------------------ NetworkPolicy
@@ -273,10 +287,14 @@ export class Agent {
       await removePolicyIfDisabled(this.cfg.policy, this.cfg.paths.stateDir, log);
       return;
     }
+    // Input: the manifest directory when configured, else the API (KubePolicySource, kube.pods).
+    const fromApi = this.cfg.policy.manifestDir === undefined ? this.kube?.pods : undefined;
     this.policy = new PolicyHost({
       config: () => this.cfg.policy, log, stateDir: this.cfg.paths.stateDir,
       onApplied: (r) => recordPolicyApply(this.metrics, r),
+      ...(fromApi ? { source: fromApi } : {}),
     });
+    log.info({ source: fromApi ? 'kubernetes' : `manifest directory ${this.cfg.policy.manifestDir ?? ''}` }, 'NetworkPolicy input');
     await this.policy.start();
   }
 
@@ -492,7 +510,7 @@ export class Agent {
     };
     if (this.lastReload) s.lastReload = this.lastReload;
     if (this.policy) s.policy = this.policy.summary();
-    if (this.kube) s.kubernetes = this.kube.status();
+    if (this.kube) s.kubernetes = { ...this.kube.status(), ...(this.nodeGc ? { ipamNodeGc: this.nodeGc.status() } : {}) };
     return s;
   }
 

@@ -47,6 +47,10 @@ export interface KubernetesStatusView {
   nodesWithoutAddress: string[];
   lastChangeAt?: string;
   changes: number;
+  /** The Pods, Namespaces and NetworkPolicies cache (NetworkPolicy's input, pods' IPAM annotations). */
+  cache?: { state: string; namespaces: number; pods: number; networkPolicies: number };
+  /** IPAM garbage collection of deleted Nodes' blocks (agent/node-gc.ts). */
+  ipamNodeGc?: { collector: boolean; waiting: { node: string; goneSince: string }[]; lastRunAt?: string; lastError?: string; releasedBlocks: number };
   /** Per resource: synced, connected, objects, the last error. */
   resources: { resource: string; synced: boolean; connected: boolean; objects: number; lastError?: string }[];
 }

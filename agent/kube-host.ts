@@ -14,6 +14,7 @@ import type { AgentConfig } from './config/index.js';
 import { ClusterSource } from './k8s/cluster-source.js';
 import { loadKubeConfig } from './k8s/kube-config.js';
 import { applyClusterPeers, type MergedConfig } from './k8s/merge-peers.js';
+import { KubePolicySource } from './k8s/policy-source.js';
 import { KubernetesDatastore } from './k8s/store-k8s.js';
 
 export interface KubeHostOptions {
@@ -25,6 +26,8 @@ export interface KubeHostOptions {
 export class KubeHost {
   readonly kubeConfig: KubeConfig;
   readonly cluster: ClusterSource;
+  /** Pods, Namespaces and NetworkPolicies: NetworkPolicy's input, and pods' IPAM annotations. */
+  readonly pods: KubePolicySource;
   private readonly log: Logger;
   private problems = new Set<string>();
 
@@ -36,18 +39,19 @@ export class KubeHost {
       kubeConfig: this.kubeConfig, nodeName: opts.config.node.name, fallbackAsn: opts.config.node.asn,
       addressCidrs: k.nodeAddressCidrs, log: opts.log,
     });
+    this.pods = new KubePolicySource({ kubeConfig: this.kubeConfig, log: opts.log.child({ source: 'pods' }) });
   }
 
   /** Lists and watches; never throws for an unreachable API (status says stale, the file's peers run alone). */
   async start(): Promise<void> {
-    await this.cluster.start();
+    await Promise.all([this.cluster.start(), this.pods.start()]);
     const s = this.cluster.status();
     this.log.info({ server: s.server, state: s.state, meshMembers: s.meshMembers, bgpPeers: s.bgpPeers, selfFound: s.selfFound }, 'Kubernetes API source started');
     if (s.stale) this.log.warn({ server: s.server }, 'Kubernetes API not reachable at start: running with the file\'s peers until it is');
   }
 
   async stop(): Promise<void> {
-    await this.cluster.stop();
+    await Promise.all([this.cluster.stop(), this.pods.stop()]);
   }
 
   /** The file merged with what the cluster contributes now; new problems are logged once. */
@@ -65,11 +69,13 @@ export class KubeHost {
 
   status(): KubernetesStatusView {
     const s = this.cluster.status();
+    const p = this.pods.status();
     return {
-      state: s.state, stale: s.stale, since: s.since, server: s.server, selfFound: s.selfFound, meshMembers: s.meshMembers, bgpPeers: s.bgpPeers, ipPools: s.ipPools,
+      state: s.state === 'synced' && p.stale ? 'stale' : s.state, stale: s.stale || p.stale, since: s.since, server: s.server, selfFound: s.selfFound, meshMembers: s.meshMembers, bgpPeers: s.bgpPeers, ipPools: s.ipPools,
       problems: [...s.problems, ...this.problems], nodesWithoutAddress: [...s.nodesWithoutAddress], ...(s.lastChangeAt ? { lastChangeAt: s.lastChangeAt } : {}),
       changes: s.changes,
-      resources: s.resources.map((r) => ({
+      cache: { state: p.state, namespaces: p.namespaces, pods: p.pods, networkPolicies: p.policies },
+      resources: [...s.resources, ...p.resources].map((r) => ({
         resource: r.resource, synced: r.synced, connected: r.connected, objects: r.objects, ...(r.lastError !== undefined ? { lastError: r.lastError } : {}),
       })),
     };

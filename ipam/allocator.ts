@@ -18,6 +18,7 @@
  * use, a handle not found) is planned once more after a full re-read, so a
  * stale cache never produces a false "no".
  */
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { TortieError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { decodeBlock, type BlockDoc } from './core/block.js';
@@ -26,6 +27,16 @@ import { ipamError, IpamErrorCode } from './core/errors.js';
 import { BLOCKS_PREFIX, blockKey } from './core/keys.js';
 import type { IpamPolicy } from './core/policy.js';
 import { BlockCache, WorkingSet } from './core/table.js';
+
+/**
+ * Resolves after the event loop has been through one poll phase: the first
+ * setImmediate runs in the check phase of the current turn, the second one
+ * only after the next poll. No timer, so no added latency when idle.
+ */
+async function pollOnce(): Promise<void> {
+  await yieldToLoop();
+  await yieldToLoop();
+}
 
 export type Plan<R> = (t: WorkingSet, pol: IpamPolicy, nowMs: number) => R;
 
@@ -139,6 +150,10 @@ export class Allocator {
 
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
+      // Let the event loop poll once first: requests whose bytes arrived
+      // while the previous batch was being written are parsed and queued
+      // now, and join this batch instead of waiting for the next write.
+      await pollOnce();
       if (this.needList) {
         try {
           await this.load();
@@ -274,8 +289,9 @@ export class Allocator {
       if (e === undefined) this.cache.delete(cidr);
       else this.cache.set(decodeBlock(e.value, e.key), e.revision);
     } catch (err) {
-      this.opts.log.warn({ block: cidr, err: (err as Error).message }, 'cannot re-read block; a full re-read is scheduled');
-      this.cache.delete(cidr);
+      // Keep what we have: a datastore outage must not make this node forget (and stop
+      // advertising) its blocks. The cached revision is safe, since every write is a CAS.
+      this.opts.log.warn({ block: cidr, err: (err as Error).message }, 'cannot re-read block; keeping the cached copy, a full re-read is scheduled');
       this.needList = true;
     }
   }

@@ -194,6 +194,8 @@ export interface IpamCheckView {
   allocations: number;
   /** How liveness was decided: "attachments" (given) or "netns" (each allocation's namespace path). */
   basis: 'attachments' | 'netns';
+  /** How "node gone" was decided: "cluster" (the cluster's node list) or "records" (node records not refreshed for 10 minutes; also when absent, from older agents). */
+  nodeBasis?: 'cluster' | 'records';
   leaks: IpamLeakView[];
   orphanedBlocks: IpamOrphanBlockView[];
   /** Allocations whose liveness could not be decided (no netns recorded, basis netns). */

@@ -60,8 +60,9 @@ export function renderIpamShow(v: IpamShowView, wide: boolean): string {
 
 export function renderIpamCheck(v: IpamCheckView): string {
   const basis = v.basis === 'attachments' ? 'the given attachments' : 'each allocation\'s network namespace';
+  const nodes = v.nodeBasis === 'cluster' ? 'the cluster\'s node list' : 'node records';
   const out: string[] = [
-    `${v.ok ? 'OK' : 'PROBLEMS FOUND'}: ${v.allocations} allocation${v.allocations === 1 ? '' : 's'} checked on ${v.checkedAt} (liveness from ${basis}); ` +
+    `${v.ok ? 'OK' : 'PROBLEMS FOUND'}: ${v.allocations} allocation${v.allocations === 1 ? '' : 's'} checked on ${v.checkedAt} (liveness from ${basis}, nodes from ${nodes}); ` +
     `${v.leaks.length} leak${v.leaks.length === 1 ? '' : 's'}, ${v.orphanedBlocks.length} orphaned block${v.orphanedBlocks.length === 1 ? '' : 's'}` +
     `${v.unknown > 0 ? `, ${v.unknown} of ${v.node}'s allocations undecided (no netns recorded)` : ''}\n`,
   ];

@@ -14,10 +14,11 @@ import type {
   IpamAllocationView, IpamAssignResponse, IpamCheckView, IpamFamilyName, IpamGcResponse, IpamNodeView,
   IpamReleaseResponse, IpamShowView, IpamStatusView,
 } from './api-types.js';
+import { releaseNodesNotIn, type ReleaseNodesOptions, type ReleaseNodesResult } from './node-gc.js';
 import { assign, IpamExhaustedError, type AssignInput } from './core/assign.js';
 import { DatastoreErrorCode, type Datastore } from './core/datastore.js';
-import { ipamError, IpamErrorCode } from './core/errors.js';
-import { familyName, familyOfName, parseAddressOrCidr, parseIp, type Cidr, type Family } from './core/ip.js';
+import { ipamError, IpamErrorCode, type IpamErrorCodeValue } from './core/errors.js';
+import { familyName, familyOfName, formatIp, parseAddressOrCidr, parseIp, type Cidr, type Family, type Ip } from './core/ip.js';
 import { handleFor, nodeKey, NODES_PREFIX } from './core/keys.js';
 import { availableFamilies, type IpamPolicy } from './core/policy.js';
 import { poolFromSpec, type PoolSpec } from './core/pool.js';
@@ -42,6 +43,24 @@ export interface IpamServiceOptions {
   now?: () => number;
   /** Whether a netns path still exists (check's liveness test). Default: the path is accessible. */
   netnsAlive?: (path: string) => Promise<boolean>;
+  /**
+   * The annotations of a pod, by namespace and name (in a cluster: from the
+   * Pod informer's cache); undefined when the pod is unknown. Asked on an
+   * assign that names its pod (namespace and pod, from K8S_POD_NAMESPACE and
+   * K8S_POD_NAME) and asks for no fixed address itself: the annotation
+   * `tortie.io/ip-addrs` (POD_IPS_ANNOTATION), a JSON list of at most one
+   * address per family, then gives the pod fixed addresses. A hook that
+   * throws fails the assign with ERR_IPAM_ANNOTATIONS_UNAVAILABLE (CNI: try
+   * again later).
+   */
+  podAnnotations?: (namespace: string, name: string) =>
+    Readonly<Record<string, string>> | undefined | Promise<Readonly<Record<string, string>> | undefined>;
+  /**
+   * The cluster's list of live nodes (in a cluster: the Kubernetes Node
+   * informer's cache), or undefined when it is not known yet. When given,
+   * `check` judges "node gone" by it instead of by node-record heartbeats.
+   */
+  liveNodes?: () => ReadonlySet<string> | undefined;
   /** Called whenever the set of prefixes this node must advertise changes. */
   onOriginated?: (o: { blocks: string[]; borrowed: string[] }) => void;
   /** Upkeep period. Default 5 s. */
@@ -61,6 +80,45 @@ interface NodeRecord {
 }
 
 const HANDLE_MAX = 512;
+
+/** The pod annotation that asks for fixed addresses: a JSON list, at most one per family, e.g. ["10.0.0.5","fd00::5"]. */
+export const POD_IPS_ANNOTATION = 'tortie.io/ip-addrs';
+
+/** Refusals of a requested address, which get the annotation named when it was the annotation that asked. */
+const FIXED_REFUSALS = new Set<string>([
+  IpamErrorCode.AddressInUse, IpamErrorCode.AddressNotInPool, IpamErrorCode.AddressReserved, IpamErrorCode.PoolDisabled,
+  IpamErrorCode.PoolNotForNode, IpamErrorCode.AffineElsewhere, IpamErrorCode.BadRequest,
+]);
+
+/** A requested address as text ("10.0.0.5" or "10.0.0.5/24": the prefix length is ignored), or undefined. */
+function requestedIp(text: string): Ip | undefined {
+  return parseIp(text.includes('/') ? text.slice(0, text.indexOf('/')) : text);
+}
+
+/**
+ * The addresses of a pod's tortie.io/ip-addrs annotation. Every way it can
+ * be wrong is ERR_IPAM_ANNOTATION_BAD_REQUEST, naming the annotation and the pod.
+ */
+export function parsePodIpsAnnotation(text: string, pod: string): Ip[] {
+  const bad = (why: string): TortieError =>
+    ipamError(IpamErrorCode.BadAnnotation, `annotation ${POD_IPS_ANNOTATION} of pod ${pod} ${why} (expected a JSON list of addresses, at most one per family, e.g. ["10.0.0.5","fd00::5"])`);
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    throw bad(`is not JSON: ${JSON.stringify(text.slice(0, 80))}`);
+  }
+  if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === 'string')) throw bad('is not a non-empty list of strings');
+  const out: Ip[] = [];
+  for (const x of v) {
+    const ip = requestedIp(x);
+    if (ip === undefined) throw bad(`lists ${JSON.stringify(x)}, which is not an IP address`);
+    const twin = out.find((o) => o.family === ip.family);
+    if (twin !== undefined) throw bad(`lists two IPv${ip.family} addresses (${formatIp(twin)} and ${formatIp(ip)})`);
+    out.push(ip);
+  }
+  return out;
+}
 
 function badRequest(message: string): TortieError {
   return new TortieError('ERR_API_BAD_REQUEST', message);
@@ -272,12 +330,23 @@ export class IpamService {
       if (f !== 'ipv4' && f !== 'ipv6') throw badRequest(`families: ${JSON.stringify(f)} is not ipv4 or ipv6`);
       return familyOfName(f);
     });
-    const ips = strList(b.ips, 'ips')?.map((text) => {
-      const bare = text.includes('/') ? text.slice(0, text.indexOf('/')) : text;
-      const ip = parseIp(bare);
+    let ips = strList(b.ips, 'ips')?.map((text) => {
+      const ip = requestedIp(text);
       if (ip === undefined) throw ipamError(IpamErrorCode.BadRequest, `requested address ${JSON.stringify(text)} is not an IP address`);
       return ip;
     });
+    const namespace = str(b.namespace, 'namespace');
+    const podName = str(b.pod, 'pod');
+    // Addresses asked for in the request (CNI ips capability, IP=) win over the pod's annotation.
+    let fromAnnotation: string | undefined;
+    if (ips === undefined && namespace !== undefined && podName !== undefined && this.opts.podAnnotations !== undefined) {
+      const pod = `${namespace}/${podName}`;
+      const text = (await this.podAnnotation(namespace, podName))?.[POD_IPS_ANNOTATION];
+      if (text !== undefined) {
+        ips = parsePodIpsAnnotation(text, pod);
+        fromAnnotation = pod;
+      }
+    }
     const req: AssignInput = {
       handle,
       attrs: {
@@ -293,7 +362,14 @@ export class IpamService {
       ...(ips !== undefined ? { ips } : {}),
     };
     try {
-      const got = await this.allocator.run(`assign ${handle}`, (t, pol, nowMs) => assign(t, pol, req, nowMs));
+      const got = await this.allocator.run(`assign ${handle}`, (t, pol, nowMs) => {
+        try {
+          return assign(t, pol, req, nowMs);
+        } catch (err) {
+          if (fromAnnotation === undefined || !(err instanceof TortieError) || !FIXED_REFUSALS.has(err.code)) throw err;
+          throw ipamError(err.code as IpamErrorCodeValue, `annotation ${POD_IPS_ANNOTATION} of pod ${fromAnnotation}: ${err.message}`, err);
+        }
+      });
       for (const a of got) this.lastErrors.delete(a.pool);
       const fresh = got.filter((a) => !a.existing);
       if (fresh.length > 0) this.log.debug({ handle, ips: fresh.map((a) => a.address) }, 'assigned');
@@ -307,6 +383,15 @@ export class IpamService {
         this.log.warn({ handle, pools: err.pools }, err.message);
       }
       throw err;
+    }
+  }
+
+  /** The pod's annotations through the hook; a failing hook is ERR_IPAM_ANNOTATIONS_UNAVAILABLE. */
+  private async podAnnotation(namespace: string, name: string): Promise<Readonly<Record<string, string>> | undefined> {
+    try {
+      return await this.opts.podAnnotations!(namespace, name);
+    } catch (err) {
+      throw ipamError(IpamErrorCode.AnnotationsUnavailable, `cannot read the annotations of pod ${namespace}/${name}: ${(err as Error).message}`, err);
     }
   }
 
@@ -394,6 +479,8 @@ export class IpamService {
     const blocks = this.allocator.blocks.views();
     const nodes = new Map((await this.nodeRecords()).map((r) => [r.name, r.lastSeenMs]));
     nodes.set(this.opts.node, this.now());
+    const clusterNodes = this.opts.liveNodes?.();
+    const liveNodes = clusterNodes !== undefined ? new Set(clusterNodes).add(this.opts.node) : undefined;
     const liveness = new Map<string, { state: Liveness; reason?: string }>();
     const alive = this.opts.netnsAlive ?? pathExists;
     for (const v of this.allocator.blocks.views()) {
@@ -411,10 +498,10 @@ export class IpamService {
         }
       }
     }
-    const r = checkBlocks(blocks, pol, { nodes, liveness, nowMs: this.now() });
+    const r = checkBlocks(blocks, pol, { nodes, liveness, nowMs: this.now(), ...(liveNodes !== undefined ? { liveNodes } : {}) });
     return {
       node: this.opts.node, checkedAt: new Date(this.now()).toISOString(), allocations: r.allocations,
-      basis: attachments !== undefined ? 'attachments' : 'netns', leaks: r.leaks, orphanedBlocks: r.orphanedBlocks, unknown: r.unknown,
+      basis: attachments !== undefined ? 'attachments' : 'netns', nodeBasis: liveNodes !== undefined ? 'cluster' : 'records', leaks: r.leaks, orphanedBlocks: r.orphanedBlocks, unknown: r.unknown,
       ok: r.leaks.length === 0 && r.orphanedBlocks.length === 0,
     };
   }
@@ -438,6 +525,17 @@ export class IpamService {
     });
     if (r.released.length > 0) this.log.info({ released: r.released.map((x) => `${x.address} ${x.handle}`) }, 'GC released addresses');
     return { released: r.released.map((x) => ({ address: x.address, handle: x.handle, block: x.block, node: x.node })), releasedBlocks: r.releasedBlocks, kept: r.kept };
+  }
+
+  /**
+   * For every node that has blocks, allocations or a node record but is not
+   * in `liveNodes` (this node always counts as live): removes its empty
+   * blocks and its node record; keeps, and reports, its blocks that still
+   * hold allocations and every allocation made for it (ipam/node-gc.ts).
+   * An empty `liveNodes` is refused (ERR_IPAM_BAD_REQUEST).
+   */
+  releaseNodesNotIn(liveNodes: ReadonlySet<string>, opts: ReleaseNodesOptions = {}): Promise<ReleaseNodesResult> {
+    return releaseNodesNotIn({ node: this.opts.node, allocator: this.allocator, store: this.opts.store, log: this.log }, liveNodes, opts);
   }
 
   status(): IpamStatusView {

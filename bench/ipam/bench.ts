@@ -18,8 +18,9 @@
  *   --per-client M   assigns per concurrent client (default 250)
  *   --plugin K       tortie-ipam ADD+DEL pairs, sequential (default 30; 0 skips)
  *   --json FILE      also write the results as JSON
+ *   --profile DIR    run the agents with --cpu-prof, writing their CPU profiles to DIR
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { cpus, loadavg, release } from 'node:os';
@@ -35,6 +36,7 @@ interface Cli {
   perClient: number;
   plugin: number;
   json?: string;
+  profile?: string;
 }
 
 function parseCli(argv: readonly string[]): Cli {
@@ -49,7 +51,7 @@ function parseCli(argv: readonly string[]): Cli {
     if (!Number.isInteger(v) || v < 0) throw new TortieError('ERR_BENCH_USAGE', `--${k} takes a non-negative integer`);
     return v;
   };
-  return { requests: int('requests', 2000), clients: Math.max(1, int('clients', 16)), perClient: int('per-client', 250), plugin: int('plugin', 30), json: opts.get('json') };
+  return { requests: int('requests', 2000), clients: Math.max(1, int('clients', 16)), perClient: int('per-client', 250), plugin: int('plugin', 30), json: opts.get('json'), profile: opts.get('profile') };
 }
 
 /** One request on a fresh connection; resolves with the latency in ms. */
@@ -72,6 +74,9 @@ function post(socketPath: string, path: string, body: unknown): Promise<number> 
 
 interface Phase {
   name: string;
+  /** CPU time per operation (user + system), in the agent and in this (client) process; undefined where not measured. */
+  agentCpuMsPerOp?: number;
+  clientCpuMsPerOp?: number;
   ops: number;
   clients: number;
   seconds: number;
@@ -87,17 +92,37 @@ function summarize(name: string, clients: number, lat: number[], seconds: number
   return { name, ops: lat.length, clients, seconds, perSec: lat.length / seconds, p50Ms: q(0.5), p99Ms: q(0.99), maxMs: s[s.length - 1] ?? 0 };
 }
 
-async function phase(name: string, clients: number, perClient: number, op: (client: number, i: number) => Promise<number>): Promise<Phase> {
+/** CPU time (user + system) of a process, in ms, from /proc (clock ticks of 10 ms). */
+function processCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields 14 and 15 of proc(5) (utime, stime) are 11 and 12 after the command.
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/**
+ * Every client starts its first request at once (none waits for another to
+ * be set up); each then sends its next request when its previous one is
+ * answered. With `agentPid`, the agent's CPU per operation is recorded too.
+ */
+async function phase(name: string, clients: number, perClient: number, op: (client: number, i: number) => Promise<number>, agentPid?: number): Promise<Phase> {
   const lat: number[] = [];
+  const agent0 = agentPid !== undefined ? processCpuMs(agentPid) : 0;
+  const client0 = process.cpuUsage();
   const t0 = performance.now();
   await Promise.all(Array.from({ length: clients }, async (_, c) => {
     for (let i = 0; i < perClient; i++) lat.push(await op(c, i));
   }));
-  return summarize(name, clients, lat, (performance.now() - t0) / 1000);
+  const p = summarize(name, clients, lat, (performance.now() - t0) / 1000);
+  const client = process.cpuUsage(client0);
+  p.clientCpuMsPerOp = (client.user + client.system) / 1000 / Math.max(1, lat.length);
+  if (agentPid !== undefined) p.agentCpuMsPerOp = (processCpuMs(agentPid) - agent0) / Math.max(1, lat.length);
+  return p;
 }
 
 function row(p: Phase): string {
-  return `${p.name.padEnd(38)} ${String(p.clients).padStart(7)} ${String(p.ops).padStart(6)} ${p.perSec.toFixed(0).padStart(9)} ${p.p50Ms.toFixed(2).padStart(8)} ${p.p99Ms.toFixed(2).padStart(8)} ${p.maxMs.toFixed(1).padStart(8)}`;
+  const cpu = (v: number | undefined): string => (v === undefined ? '-' : v.toFixed(2)).padStart(10);
+  return `${p.name.padEnd(38)} ${String(p.clients).padStart(7)} ${String(p.ops).padStart(6)} ${p.perSec.toFixed(0).padStart(9)} ${p.p50Ms.toFixed(2).padStart(8)} ${p.p99Ms.toFixed(2).padStart(8)} ${p.maxMs.toFixed(1).padStart(8)}${cpu(p.agentCpuMsPerOp)}${cpu(p.clientCpuMsPerOp)}`;
 }
 
 interface Suite {
@@ -110,6 +135,7 @@ interface Suite {
 async function suite(topo: Topology, label: string, name: string, storeDir: string, cli: Cli, plugin: number): Promise<Suite> {
   const agent = await startAgent(topo, {
     name, routerId: '192.0.2.91',
+    ...(cli.profile !== undefined ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${cli.profile}`, `--cpu-prof-name=${name}.cpuprofile`] } : {}),
     ipamYaml: `  pools:
     - { name: bench, cidr: 10.200.0.0/16, blockSize: 26 }
   releaseCooldownSec: 0
@@ -125,11 +151,12 @@ async function suite(topo: Topology, label: string, name: string, storeDir: stri
     await phase('warm-up', 4, 50, (c, i) => assign(`w${c}-${i}`));
     await phase('warm-up release', 4, 50, (c, i) => releaseOne(`w${c}-${i}`));
 
+    const pid = agent.proc?.pid;
     const results: Phase[] = [];
-    results.push(await phase('assign, sequential', 1, cli.requests, (_c, i) => assign(`s${i}`)));
-    results.push(await phase(`assign, ${cli.clients} concurrent clients`, cli.clients, cli.perClient, (c, i) => assign(`c${c}-${i}`)));
-    results.push(await phase('release, sequential', 1, cli.requests, (_c, i) => releaseOne(`s${i}`)));
-    results.push(await phase(`release, ${cli.clients} concurrent clients`, cli.clients, cli.perClient, (c, i) => releaseOne(`c${c}-${i}`)));
+    results.push(await phase('assign, sequential', 1, cli.requests, (_c, i) => assign(`s${i}`), pid));
+    results.push(await phase(`assign, ${cli.clients} concurrent clients`, cli.clients, cli.perClient, (c, i) => assign(`c${c}-${i}`), pid));
+    results.push(await phase('release, sequential', 1, cli.requests, (_c, i) => releaseOne(`s${i}`), pid));
+    results.push(await phase(`release, ${cli.clients} concurrent clients`, cli.clients, cli.perClient, (c, i) => releaseOne(`c${c}-${i}`), pid));
     const show = await agent.client.get<IpamShowView>('/v1/ipam/show');
 
     if (plugin > 0) {
@@ -160,6 +187,7 @@ async function main(): Promise<void> {
   if (!isRoot()) throw new TortieError('ERR_BENCH_PREREQ', 'bench:ipam needs root (the agent runs in its own network namespace)');
   requireCommands(['ip']);
   await ensureBuilt();
+  const loadAtStart = loadavg();
   const topo = new Topology();
   const shm = await mkdtemp('/dev/shm/tortie-bench-ipam-');
   try {
@@ -168,7 +196,8 @@ async function main(): Promise<void> {
       await suite(topo, 'datastore on tmpfs (/dev/shm: the agent alone, no disk flush)', 'bench-tmpfs', join(shm, 'ipam-store'), cli, 0),
     ];
     const lines = [
-      `bench:ipam — ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), Linux ${release()}, Node ${process.version}, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}; fresh connection per request`,
+      `bench:ipam — ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), Linux ${release()}, Node ${process.version}, load average ${loadAtStart.map((x) => x.toFixed(1)).join(' ')} at start, ${loadavg().map((x) => x.toFixed(1)).join(' ')} at end; fresh connection per request`,
+      'agent cpu, client cpu: CPU time (user + system) per operation in ms, of the agent process and of this client process',
     ];
     for (const s of suites) {
       const concurrent = s.results[1];
@@ -176,14 +205,14 @@ async function main(): Promise<void> {
       lines.push(
         '',
         s.label,
-        `${'phase'.padEnd(38)} ${'clients'.padStart(7)} ${'ops'.padStart(6)} ${'ops/s'.padStart(9)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)}`,
+        `${'phase'.padEnd(38)} ${'clients'.padStart(7)} ${'ops'.padStart(6)} ${'ops/s'.padStart(9)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)}${'agent cpu'.padStart(10)}${'client cpu'.padStart(11)}`,
         ...s.results.map(row),
         `allocator: ${s.stats.batches} batches, ${s.stats.writes} block writes, ${s.stats.conflicts} conflicts, ${s.stats.retries} retries`,
         `target (≥ 500 assigns/s with ${cli.clients} clients, p99 < 20 ms): ${verdict} — ${concurrent.perSec.toFixed(0)} assigns/s, p99 ${concurrent.p99Ms.toFixed(2)} ms`,
       );
     }
     process.stdout.write(`${lines.join('\n')}\n`);
-    if (cli.json !== undefined) writeFileSync(cli.json, `${JSON.stringify({ loadavg: loadavg(), suites }, null, 2)}\n`);
+    if (cli.json !== undefined) writeFileSync(cli.json, `${JSON.stringify({ loadavgAtStart: loadAtStart, loadavg: loadavg(), suites }, null, 2)}\n`);
   } finally {
     await topo.destroy();
     await rm(shm, { recursive: true, force: true });

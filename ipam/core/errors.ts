@@ -24,6 +24,14 @@ export const IpamErrorCode = {
   AffineElsewhere: 'ERR_IPAM_ADDRESS_AFFINE_ELSEWHERE',
   /** The request itself is wrong (bad address text, two addresses of one family, unknown pool name). */
   BadRequest: 'ERR_IPAM_BAD_REQUEST',
+  /**
+   * The pod's fixed-address annotation (tortie.io/ip-addrs) is malformed:
+   * not JSON, not a list of addresses, two of one family. (Ends in
+   * _BAD_REQUEST, so the control API answers 400.)
+   */
+  BadAnnotation: 'ERR_IPAM_ANNOTATION_BAD_REQUEST',
+  /** The pod's annotations could not be read (the podAnnotations hook failed): try again. */
+  AnnotationsUnavailable: 'ERR_IPAM_ANNOTATIONS_UNAVAILABLE',
   /** Release or lookup of a handle that holds nothing. */
   HandleNotFound: 'ERR_IPAM_HANDLE_NOT_FOUND',
   /** Release of an address that is not allocated. */

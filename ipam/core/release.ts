@@ -81,3 +81,36 @@ export function releaseEmptyBlocks(t: BlockTable, pol: IpamPolicy, nowMs: number
   }
   return out;
 }
+
+/** What happens to one block of a node that is gone. */
+export interface GoneNodeBlock {
+  cidr: string;
+  node: string;
+  /** `released`: it held nothing and was removed; `kept`: it still holds allocations (leaks for `ipam check`). */
+  action: 'released' | 'kept';
+  used: number;
+}
+
+/**
+ * The blocks affine to nodes that are not in `live` (this node always
+ * counts as live): those that hold no allocation are removed, whatever is
+ * cooling in them (nobody is left to reuse those addresses); those that
+ * still hold allocations are kept as they are, with their affinity, so
+ * `ipam check` keeps reporting them and no address of a possibly live pod
+ * is freed. With `apply` false nothing changes (a dry run).
+ */
+export function releaseGoneNodesBlocks(t: BlockTable, pol: IpamPolicy, live: ReadonlySet<string>, apply: boolean): GoneNodeBlock[] {
+  const out: GoneNodeBlock[] = [];
+  for (const v of t.all()) {
+    const node = v.doc.affinity;
+    if (node === null || node === pol.node || live.has(node)) continue;
+    const used = v.doc.allocations.length;
+    if (used > 0) {
+      out.push({ cidr: v.doc.cidr, node, action: 'kept', used });
+      continue;
+    }
+    if (apply) t.remove(v.doc.cidr);
+    out.push({ cidr: v.doc.cidr, node, action: 'released', used });
+  }
+  return out;
+}

@@ -39,6 +39,13 @@ function removeFrom(index: Map<string, Set<string>>, k: string, cidr: string): v
   if (s.size === 0) index.delete(k);
 }
 
+/** Moves `cidr` in `index` from the keys of `before` to those of `after`. */
+function reindex(index: Map<string, Set<string>>, cidr: string, before: readonly string[], after: readonly string[]): void {
+  const keep = new Set(after);
+  for (const k of new Set(before)) if (!keep.delete(k)) removeFrom(index, k, cidr);
+  for (const k of keep) addTo(index, k, cidr);
+}
+
 function byBase(a: BlockView, b: BlockView): number {
   if (a.cidr.family !== b.cidr.family) return a.cidr.family - b.cidr.family;
   return a.cidr.base < b.cidr.base ? -1 : a.cidr.base > b.cidr.base ? 1 : a.cidr.len - b.cidr.len;
@@ -59,14 +66,15 @@ export class BlockCache {
   }
 
   set(doc: BlockDoc, revision: string): void {
-    this.delete(doc.cidr);
-    const view = new BlockView(doc);
-    this.blocks.set(doc.cidr, { view, revision });
-    if (doc.affinity !== null) addTo(this.byAffinity, doc.affinity, doc.cidr);
-    for (const a of doc.allocations) {
-      addTo(this.byHandle, a.handle, doc.cidr);
-      addTo(this.byHolder, a.attrs.node, doc.cidr);
+    const before = this.blocks.get(doc.cidr)?.view.doc;
+    this.blocks.set(doc.cidr, { view: new BlockView(doc), revision });
+    // Only the differences touch the indexes: a write usually adds or drops one allocation of 64.
+    if (before?.affinity !== doc.affinity) {
+      if (before !== undefined && before.affinity !== null) removeFrom(this.byAffinity, before.affinity, doc.cidr);
+      if (doc.affinity !== null) addTo(this.byAffinity, doc.affinity, doc.cidr);
     }
+    reindex(this.byHandle, doc.cidr, before?.allocations.map((a) => a.handle) ?? [], doc.allocations.map((a) => a.handle));
+    reindex(this.byHolder, doc.cidr, before?.allocations.map((a) => a.attrs.node) ?? [], doc.allocations.map((a) => a.attrs.node));
   }
 
   delete(cidr: string): void {

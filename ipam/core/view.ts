@@ -124,6 +124,12 @@ export const NODE_GONE_AFTER_MS = 10 * 60_000;
 export interface CheckInput {
   /** Nodes known to exist, with when each was last seen (node records' heartbeats). */
   nodes: ReadonlyMap<string, number>;
+  /**
+   * The cluster's own list of nodes (Kubernetes Nodes), when there is one:
+   * then a node is gone exactly when it is not in this set, and heartbeats
+   * do not matter.
+   */
+  liveNodes?: ReadonlySet<string>;
   /** For this node's allocations: alive, dead (with a reason) or unknown, by handle. */
   liveness: ReadonlyMap<string, { state: Liveness; reason?: string }>;
   nowMs: number;
@@ -131,6 +137,7 @@ export interface CheckInput {
 
 /** Why `node` counts as gone, or undefined when it does not. */
 function nodeGone(node: string, input: CheckInput): string | undefined {
+  if (input.liveNodes !== undefined) return input.liveNodes.has(node) ? undefined : `its node ${node} is not in the cluster's node list`;
   const seen = input.nodes.get(node);
   if (seen === undefined) return `its node ${node} is gone (no node record)`;
   const ago = input.nowMs - seen;

@@ -30,9 +30,11 @@ const BY_AGENT_CODE: Record<string, number> = {
   ERR_IPAM_POOL_NOT_FOR_NODE: TortieIpamCode.AddressRefused,
   ERR_IPAM_ADDRESS_AFFINE_ELSEWHERE: TortieIpamCode.AddressRefused,
   ERR_IPAM_BAD_REQUEST: CniErrorCode.InvalidNetworkConfig,
+  ERR_IPAM_ANNOTATION_BAD_REQUEST: CniErrorCode.InvalidNetworkConfig,
   ERR_API_BAD_REQUEST: CniErrorCode.InvalidNetworkConfig,
   // Transient: the runtime should try again.
   ERR_IPAM_RETRIES_EXHAUSTED: CniErrorCode.TryAgainLater,
+  ERR_IPAM_ANNOTATIONS_UNAVAILABLE: CniErrorCode.TryAgainLater,
   ERR_DATASTORE_UNAVAILABLE: CniErrorCode.TryAgainLater,
   ERR_DATASTORE_CONFLICT: CniErrorCode.TryAgainLater,
 };

@@ -97,6 +97,11 @@ describe('tortie-ipam: the plugin against a fake agent', () => {
       { name: 'reserved address: 123', reply: { status: 500, body: { code: 'ERR_IPAM_ADDRESS_RESERVED', error: 'reserved' } }, code: 123 },
       { name: 'retries exhausted: try again later (11)', reply: { status: 500, body: { code: 'ERR_IPAM_RETRIES_EXHAUSTED', error: 'busy' } }, code: 11 },
       { name: 'agent not running: try again later (11)', reply: 'unreachable', code: 11, msg: 'is tortie-agent running' },
+      {
+        name: 'malformed pod annotation: 7', reply: { status: 400, body: { code: 'ERR_IPAM_ANNOTATION_BAD_REQUEST', error: 'annotation tortie.io/ip-addrs of pod a/b is not JSON' } },
+        code: 7, details: 'ERR_IPAM_ANNOTATION_BAD_REQUEST', msg: 'tortie.io/ip-addrs',
+      },
+      { name: 'pod annotations unreadable: try again later (11)', reply: { status: 500, body: { code: 'ERR_IPAM_ANNOTATIONS_UNAVAILABLE', error: 'not synced' } }, code: 11 },
       { name: 'anything else: 139', reply: { status: 500, body: { code: 'ERR_SOMETHING', error: 'boom' } }, code: 139, details: 'ERR_SOMETHING' },
     ];
     for (const e of errors) {
@@ -192,6 +197,9 @@ describe('tortie-ipam: the plugin against a fake agent', () => {
     ['unsupported version', ENV, conf('0.2.0'), 1],
     ['a bad requested address', { ...ENV, CNI_ARGS: 'IP=10.0.0.300' }, conf(), 4],
     ['a bad ipam.socket', ENV, conf('1.1.0', { ipam: { type: 'tortie-ipam', socket: 'relative' } }), 7],
+    // Regression: a misspelt key used to be ignored, so the default socket was used without a word.
+    ['an unknown ipam key (controlSocket)', ENV, conf('1.1.0', { ipam: { type: 'tortie-ipam', controlSocket: '/x.sock' } }), 7],
+    ['an unknown ipam key (ranges, host-local\'s)', ENV, conf('1.1.0', { ipam: { type: 'tortie-ipam', ranges: [] } }), 7],
   ];
   for (const [name, env, stdin, code] of bad) {
     it(`refuses ${name} with CNI error ${code}`, async () => {
@@ -202,4 +210,33 @@ describe('tortie-ipam: the plugin against a fake agent', () => {
       expect(a.calls).to.deep.equal([]);
     });
   }
+
+  describe('the ipam section\'s keys', () => {
+    const cases: { name: string; ipam: Record<string, unknown>; field?: string; hint?: string }[] = [
+      { name: 'every known key is accepted', ipam: { type: 'tortie-ipam', socket: '/x.sock', timeoutMs: 500, families: ['ipv4'], pools: ['p'], routes: [{ dst: '0.0.0.0/0' }] } },
+      { name: 'controlSocket is refused, pointing at socket', ipam: { type: 'tortie-ipam', controlSocket: '/x.sock' }, field: 'ipam.controlSocket', hint: 'ipam.socket' },
+      { name: 'Socket (wrong case) is refused, pointing at socket', ipam: { type: 'tortie-ipam', Socket: '/x.sock' }, field: 'ipam.Socket', hint: 'ipam.socket' },
+      { name: 'timeout is refused, pointing at timeoutMs', ipam: { type: 'tortie-ipam', timeout: 500 }, field: 'ipam.timeout', hint: 'ipam.timeoutMs' },
+      { name: 'pool is refused, pointing at pools', ipam: { type: 'tortie-ipam', pool: 'p' }, field: 'ipam.pool', hint: 'ipam.pools' },
+      { name: 'subnet (nothing close) is refused without a hint', ipam: { type: 'tortie-ipam', subnet: '10.0.0.0/8' }, field: 'ipam.subnet' },
+    ];
+    for (const c of cases) {
+      it(c.name, async () => {
+        const a = fakeAgent(() => ASSIGNED);
+        const out = await runPlugin(ENV, conf('1.1.0', { ipam: c.ipam }), a.connect);
+        if (c.field === undefined) {
+          expect(out.exitCode, out.stdout).to.equal(0);
+          return;
+        }
+        expect(out.exitCode).to.equal(1);
+        const e = parse(out.stdout);
+        expect(e.code).to.equal(7);
+        expect(e.details).to.equal(`field: ${c.field}`);
+        expect(String(e.msg)).to.include(c.field);
+        if (c.hint !== undefined) expect(String(e.msg)).to.include(`did you mean ${c.hint}?`);
+        else expect(String(e.msg)).to.not.include('did you mean');
+        expect(a.calls).to.deep.equal([]);
+      });
+    }
+  });
 });

@@ -13,7 +13,7 @@
  * Requested addresses come from runtimeConfig.ips (the "ips" capability),
  * args.cni.ips, and CNI_ARGS IP=a[,b]. The handle is "<CNI_CONTAINERID>/<CNI_IFNAME>".
  *
- * The ipam section of the network config:
+ * The ipam section of the network config (any other key is refused, CNI error 7):
  *   { "type": "tortie-ipam", "socket": "/run/tortie/tortie.sock", "families": ["ipv4","ipv6"],
  *     "pools": ["name"...], "routes": [{ "dst": "0.0.0.0/0" }], "timeoutMs": 30000 }
  *
@@ -49,8 +49,44 @@ function invalidConf(msg: string, field: string): CniError {
   return new CniError(CniErrorCode.InvalidNetworkConfig, msg, `field: ${field}`);
 }
 
+/**
+ * The keys of the `ipam` section: `type` (the CNI spec's one key there) and
+ * ours. Runtimes put what they add (runtimeConfig, args, prevResult) at the
+ * top level, never here, so anything else is a mistake: a misspelt key
+ * would otherwise fall back to its default without a word (a wrong
+ * `controlSocket` means the default socket).
+ */
+export const IPAM_CONF_KEYS: readonly string[] = ['type', 'socket', 'timeoutMs', 'families', 'pools', 'routes'];
+
+/** Edit distance, for "did you mean". */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length];
+}
+
+/** The known key a misspelt one most likely meant: same letters in another case, one that contains it or is in it, or one or two edits away. */
+function suggestKey(key: string): string | undefined {
+  const k = key.toLowerCase();
+  return IPAM_CONF_KEYS.find((c) => c.toLowerCase() === k) ??
+    IPAM_CONF_KEYS.find((c) => c !== 'type' && (k.includes(c.toLowerCase()) || c.toLowerCase().includes(k))) ??
+    IPAM_CONF_KEYS.find((c) => distance(k, c.toLowerCase()) <= 2);
+}
+
 export function readIpamConf(net: NetConf): TortieIpamConf {
   const i = (net.ipam ?? { type: 'tortie-ipam' }) as Record<string, unknown>;
+  for (const key of Object.keys(i)) {
+    if (IPAM_CONF_KEYS.includes(key)) continue;
+    const hint = suggestKey(key);
+    throw invalidConf(
+      `ipam.${key} is not a tortie-ipam setting${hint !== undefined ? ` (did you mean ipam.${hint}?)` : ''}; the ipam section takes ${IPAM_CONF_KEYS.join(', ')}`,
+      `ipam.${key}`,
+    );
+  }
   const out: TortieIpamConf = { socket: DEFAULT_SOCKET, timeoutMs: DEFAULT_TIMEOUT_MS };
   if (i.socket !== undefined) {
     if (typeof i.socket !== 'string' || !i.socket.startsWith('/')) throw invalidConf('ipam.socket must be an absolute path', 'ipam.socket');

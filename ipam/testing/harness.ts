@@ -43,6 +43,8 @@ export interface AgentSpec {
   bgpYaml?: string;
   /** Extra `node:` lines. */
   nodeYaml?: string;
+  /** Extra Node.js options for the agent process (e.g. `--cpu-prof`), placed before the bundle. */
+  nodeArgs?: readonly string[];
 }
 
 export class AgentHandle {
@@ -62,7 +64,7 @@ export class AgentHandle {
 
   /** Starts the agent (bundle) and waits until its IPAM answers. */
   async start(): Promise<void> {
-    this.proc = this.ns.spawn(process.execPath, ['--max-semi-space-size=8', AGENT_BIN, '--config', this.configFile], {
+    this.proc = this.ns.spawn(process.execPath, ['--max-semi-space-size=8', ...(this.spec.nodeArgs ?? []), AGENT_BIN, '--config', this.configFile], {
       logFile: join(this.dir, `agent-${this.starts++}.log`),
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TORTIE_LOG_LEVEL: 'info' },
       stopTimeoutMs: 5000,

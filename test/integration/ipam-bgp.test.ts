@@ -133,7 +133,9 @@ describe('ipam: blocks and borrowed addresses in BGP', function () {
     for (let i = 0; i < 5; i++) expect((await runPlugin({ command: 'DEL', containerId: `a${i}`, conf: netConf(a().socket) })).code).to.equal(0);
     await waitFor(`b to forget ${borrowed}`, async () => ((await ribHas(b(), borrowed)) === undefined ? true : undefined), { timeoutMs: 20_000, intervalMs: 100 });
     const gc = await a().client.post<IpamGcResponse>('/v1/ipam/gc', { validAttachments: [] });
-    expect(gc.releasedBlocks).to.deep.equal([blockA]);
+    // With no cooldown, the agent's own upkeep may release the empty block before this GC: either way it is gone.
+    expect(gc.releasedBlocks.filter((c) => c !== blockA)).to.deep.equal([]);
+    expect((await a().client.get<IpamShowView>('/v1/ipam/show')).blocks.map((x) => x.cidr)).to.not.include(blockA);
     await waitFor(`b to forget ${blockA}`, async () => ((await ribHas(b(), blockA)) === undefined ? true : undefined), { timeoutMs: 20_000, intervalMs: 100 });
     await waitFor(`a's blackhole for ${blockA} to go`, async () => ((await fib(a().ns))[blockA] === undefined ? true : undefined), { timeoutMs: 10_000, intervalMs: 100 });
     // b's block still holds b0: still advertised.
