@@ -4,7 +4,7 @@ import { decodeTortieConf, delegateConfig, type TortieConf } from './plugin-conf
 import { planWiring, hostMacFor } from './wiring-plan.js';
 import { diffAttachment, type CheckInput } from './check-diff.js';
 import { defaultRouteDeviceV4, defaultRouteDeviceV6, parseProcNetDev } from './host-links.js';
-import { batchArgv, batchError, parseBatchFailure, parseJsonLines } from './ip-batch.js';
+import { batchArgv, batchError, namedNetns, parseBatchFailure, parseJsonLines } from './ip-batch.js';
 import { UndoStack } from './undo-stack.js';
 import { failPointFrom } from './fail-points.js';
 
@@ -239,8 +239,25 @@ describe('cni: procfs and ip parsing', () => {
     expect(batchArgv({ ip: '/sbin/ip', nsenter: '/usr/bin/nsenter' }, { netns: '/proc/1/ns/net', json: true })).to.deep.equal([
       '/usr/bin/nsenter', '--net=/proc/1/ns/net', '/sbin/ip', '-json', '-details', '-N', '-batch', '-',
     ]);
+    expect(parseBatchFailure('Cannot open network namespace "pod1": No such file or directory\n', lines, true).netnsUnusable).to.be.true;
+    expect(batchArgv({ ip: '/sbin/ip', nsenter: '/usr/bin/nsenter' }, { netns: '/var/run/netns/cni-1a2b' })).to.deep.equal(['/sbin/ip', '-n', 'cni-1a2b', '-batch', '-']);
     expect(parseJsonLines('[1]\n[]\n')).to.deep.equal([[1], []]);
   });
+});
+
+describe('cni: which netns paths `ip -n` can take', () => {
+  const cases: [string, string | undefined][] = [
+    ['/var/run/netns/cni-1a2b', 'cni-1a2b'],
+    ['/run/netns/pod1', 'pod1'],
+    ['/proc/123/ns/net', undefined],
+    ['/var/run/netns/a/b', undefined],
+    ['/var/run/netns/..', undefined],
+    ['/var/run/netns/', undefined],
+    ['/tmp/run/netns/x', undefined],
+  ];
+  for (const [path, want] of cases) {
+    it(`${path} → ${String(want)}`, () => expect(namedNetns(path)).to.equal(want));
+  }
 });
 
 describe('cni: undo list and fail points', () => {

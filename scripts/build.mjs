@@ -13,7 +13,7 @@
 
 import { build } from 'esbuild';
 import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { builtinModules } from 'node:module';
+import { builtinModules, createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -38,6 +38,7 @@ const BUNDLES = {
  */
 export const NODE_FLAGS = { 'tortie-agent': ['--max-semi-space-size=8'] };
 
+const nodeRequire = createRequire(import.meta.url);
 const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
 
 /**
@@ -58,6 +59,53 @@ const optionalAbsent = {
     }));
   },
 };
+
+/**
+ * Built-in modules a bundle should load only when first used, not when the
+ * bundle starts. The CNI plugin bundles tortie-ipam's code for its
+ * in-process mode, and that code imports node:http at the top of a module
+ * (its client) that the plugin never calls: it talks to the agent through
+ * cni/agent-http.ts. Loading node:http costs about 9 ms of CPU per
+ * invocation (docs/benchmarks.md, "CNI").
+ */
+const LAZY_BUILTINS = { tortie: ['node:http'] };
+
+/** Resolves each listed built-in to a shim whose exports are getters that require() the real module on first access. */
+function lazyBuiltins(specs) {
+  const filter = new RegExp(`^(${specs.map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})$`);
+  return {
+    name: 'lazy-builtins',
+    setup(b) {
+      b.onResolve({ filter }, (args) => (args.namespace === 'lazy-builtin' ? { path: args.path, external: true } : { path: args.path, namespace: 'lazy-builtin' }));
+      b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => {
+        const keys = Object.keys(nodeRequire(args.path));
+        return {
+          contents: [
+            'let real;',
+            `const load = () => (real ??= require(${JSON.stringify(args.path)}));`,
+            `for (const k of ${JSON.stringify(keys)}) Object.defineProperty(module.exports, k, { enumerable: true, get: () => load()[k] });`,
+          ].join('\n'),
+          loader: 'js',
+        };
+      });
+    },
+  };
+}
+
+/**
+ * V8 keeps a script's source for as long as it runs, as one byte per
+ * character only if every character is Latin-1; a single "→" doubles it
+ * (the agent's 7.7 MB bundle: 15 MB instead of 7.7). esbuild's ascii charset
+ * escapes strings, regexes and identifiers but keeps comments as written,
+ * so what is left above U+00FF is in comments, where an escape is harmless
+ * (and means the same character in a string or a regex if one slipped through).
+ */
+async function latin1Only(file) {
+  const text = await readFile(file, 'utf8');
+  // \uXXXX per UTF-16 unit: the same character in a comment, a string or a regex (with or without the u flag).
+  const fixed = text.replace(/[\u0100-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  if (fixed !== text) await writeFile(file, fixed);
+}
 
 function shebang(name) {
   const flags = NODE_FLAGS[name] ?? [];
@@ -85,14 +133,15 @@ async function bundleOne(name, entry, version) {
     minify: false,
     treeShaking: true,
     sourcemap: false,
-    charset: 'utf8',
+    // Non-ASCII in strings and regexes becomes \u escapes; see latin1Only() for the rest.
+    charset: 'ascii',
     define: {
       TORTIE_VERSION: JSON.stringify(version),
       'process.env.NODE_ENV': '"production"',
       'import.meta.url': '__tortieImportMetaUrl',
     },
     metafile: true,
-    plugins: [optionalAbsent],
+    plugins: [optionalAbsent, ...(LAZY_BUILTINS[name] ? [lazyBuiltins(LAZY_BUILTINS[name])] : [])],
     logLevel: 'warning',
   });
   // Anything left external must be a Node built-in; otherwise the bundle
@@ -103,6 +152,7 @@ async function bundleOne(name, entry, version) {
   if (strays.length > 0) {
     throw new Error(`${name}: not bundled: ${strays.map((i) => i.path).join(', ')}`);
   }
+  await latin1Only(outfile);
   await chmod(outfile, 0o755);
   const { size } = await stat(outfile);
   await rename(outfile, target);

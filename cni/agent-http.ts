@@ -1,0 +1,135 @@
+/**
+ * JSON over HTTP/1.1 on the agent's unix socket, with node:net and nothing
+ * else: one request per connection (`Connection: close`), the answer read
+ * to its Content-Length (or chunked, or to EOF).
+ *
+ * Why not node:http: this plugin is a short-lived process, and its first
+ * http.request costs about 35 ms of CPU on this machine (loading and
+ * compiling the client, agent and parser), against about 15 ms for a raw
+ * node:net exchange (bench/cni/README.md). The agent's control server
+ * answers every request with a Content-Length, so the framing we need is
+ * small. node:net itself loads on the first request only.
+ *
+ * Errors: `AgentHttpError` with `errno` ENOENT or ECONNREFUSED (nothing
+ * listening), ETIMEDOUT, ECONNRESET (closed before a full answer), or the
+ * socket's own error code; EBADMSG for an answer that is not HTTP.
+ */
+
+export interface AgentHttpReply {
+  status: number;
+  /** The parsed JSON body; undefined for an empty body; `{error, code: 'ERR_API_BAD_RESPONSE'}` for non-JSON. */
+  body: unknown;
+}
+
+export class AgentHttpError extends Error {
+  constructor(message: string, readonly errno: string | undefined) {
+    super(message);
+    this.name = 'AgentHttpError';
+  }
+}
+
+interface Head {
+  status: number;
+  headers: Map<string, string>;
+  bodyStart: number;
+}
+
+/** Status line and headers, or undefined until the blank line has arrived. Throws on a malformed head. */
+export function parseHead(buf: Buffer): Head | undefined {
+  const end = buf.indexOf('\r\n\r\n');
+  if (end < 0) return undefined;
+  const lines = buf.subarray(0, end).toString('latin1').split('\r\n');
+  const m = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? '');
+  if (!m) throw new AgentHttpError(`not an HTTP answer: ${JSON.stringify((lines[0] ?? '').slice(0, 80))}`, 'EBADMSG');
+  const headers = new Map<string, string>();
+  for (const line of lines.slice(1)) {
+    const colon = line.indexOf(':');
+    if (colon > 0) headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
+  }
+  return { status: Number(m[1]), headers, bodyStart: end + 4 };
+}
+
+/** A chunked body, or undefined while incomplete. */
+export function dechunk(buf: Buffer): Buffer | undefined {
+  const parts: Buffer[] = [];
+  let at = 0;
+  for (;;) {
+    const eol = buf.indexOf('\r\n', at);
+    if (eol < 0) return undefined;
+    const size = parseInt(buf.subarray(at, eol).toString('latin1'), 16);
+    if (!Number.isInteger(size) || size < 0) throw new AgentHttpError('bad chunk size in the answer', 'EBADMSG');
+    if (size === 0) return Buffer.concat(parts);
+    if (buf.length < eol + 2 + size + 2) return undefined;
+    parts.push(buf.subarray(eol + 2, eol + 2 + size));
+    at = eol + 2 + size + 2;
+  }
+}
+
+/** The body of a complete answer in `buf`, or undefined when more bytes are needed (`eof`: no more will come). */
+export function completeBody(buf: Buffer, head: Head, eof: boolean): Buffer | undefined {
+  const rest = buf.subarray(head.bodyStart);
+  if (head.headers.get('transfer-encoding')?.toLowerCase().includes('chunked')) return dechunk(rest);
+  const len = head.headers.get('content-length');
+  if (len !== undefined) {
+    const n = Number(len);
+    if (!Number.isInteger(n) || n < 0) throw new AgentHttpError(`bad content-length ${JSON.stringify(len)}`, 'EBADMSG');
+    return rest.length >= n ? rest.subarray(0, n) : undefined;
+  }
+  return eof ? rest : undefined;
+}
+
+function parseBody(body: Buffer): unknown {
+  const text = body.toString('utf8');
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return { error: `agent answered with non-JSON: ${text.slice(0, 200)}`, code: 'ERR_API_BAD_RESPONSE' };
+  }
+}
+
+export function agentRequest(socketPath: string, method: string, path: string, body: unknown, timeoutMs: number): Promise<AgentHttpReply> {
+  const { connect } = process.getBuiltinModule('node:net');
+  return new Promise<AgentHttpReply>((resolve, reject) => {
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body), 'utf8');
+    const head = [
+      `${method} ${path} HTTP/1.1`,
+      'host: localhost',
+      'connection: close',
+      ...(payload === undefined ? [] : ['content-type: application/json', `content-length: ${payload.length}`]),
+      '',
+      '',
+    ].join('\r\n');
+    const sock = connect(socketPath);
+    let buf: Buffer = Buffer.alloc(0);
+    let parsed: Head | undefined;
+    let settled = false;
+    const finish = (err: AgentHttpError | undefined, reply?: AgentHttpReply): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      sock.destroy();
+      if (err) reject(err);
+      else resolve(reply!);
+    };
+    const timer = setTimeout(() => finish(new AgentHttpError(`${method} ${path}: no answer within ${timeoutMs} ms`, 'ETIMEDOUT')), timeoutMs);
+    const tryComplete = (eof: boolean): void => {
+      try {
+        parsed ??= parseHead(buf);
+        const b = parsed && completeBody(buf, parsed, eof);
+        if (parsed && b) finish(undefined, { status: parsed.status, body: parseBody(b) });
+        else if (eof) finish(new AgentHttpError(`the agent on ${socketPath} closed the connection before its answer was complete`, 'ECONNRESET'));
+      } catch (err) {
+        finish(err instanceof AgentHttpError ? err : new AgentHttpError(String(err), 'EBADMSG'));
+      }
+    };
+    sock.on('data', (chunk: Buffer) => {
+      buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+      tryComplete(false);
+    });
+    sock.on('end', () => tryComplete(true));
+    sock.on('close', () => tryComplete(true));
+    sock.on('error', (err: NodeJS.ErrnoException) => finish(new AgentHttpError(`cannot reach tortie-agent on ${socketPath}: ${err.message}`, err.code)));
+    sock.write(payload === undefined ? head : Buffer.concat([Buffer.from(head, 'latin1'), payload]));
+  });
+}
