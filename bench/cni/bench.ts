@@ -3,7 +3,7 @@
  * the reference Go ptp + host-local, on the same harness in the same run.
  *
  *   npm run bench:cni -- [--pods 200] [--parallel 8,32] [--ipam auto|host-local|tortie-ipam|both]
- *                        [--ipam-conf JSON] [--agent-config FILE] [--ipv6] [--no-build] [--skip-ptp] [--out FILE]
+ *                        [--ipam-conf JSON] [--agent-config FILE] [--ipv6] [--no-build] [--skip-ptp] [--launcher] [--out FILE]
  *
  * What it does:
  *   1. `node scripts/build.mjs` (unless --no-build), so dist/bin/tortie is the current source.
@@ -44,11 +44,13 @@ interface Options {
   ipv6: boolean;
   build: boolean;
   ptp: boolean;
+  /** Also run tortie through the /opt/cni/bin launcher that deploy/install-cni.sh writes (issue 7: its ADD cost). */
+  launcher: boolean;
   out?: string;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { pods: 200, parallel: [8, 32], ipam: 'auto', ipv6: false, build: true, ptp: true };
+  const o: Options = { pods: 200, parallel: [8, 32], ipam: 'auto', ipv6: false, build: true, ptp: true, launcher: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = (): string => {
@@ -67,6 +69,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--ipv6') o.ipv6 = true;
     else if (a === '--no-build') o.build = false;
     else if (a === '--skip-ptp') o.ptp = false;
+    else if (a === '--launcher') o.launcher = true;
     else if (a === '--out') o.out = val();
     else throw new Error(`unknown option ${a}`);
   }
@@ -206,6 +209,15 @@ async function main(): Promise<void> {
         name: 'tortie+tortie-ipam',
         plugin: 'tortie',
         conf: { ...base, name: 'bench-tortie-ipam', type: 'tortie', ipam: opts.ipamConf ?? { type: 'tortie-ipam', socket, families: opts.ipv6 ? ['ipv4', 'ipv6'] : ['ipv4'] } },
+      });
+    }
+    if (opts.launcher) {
+      // What a node of a cluster runs: deploy/install-cni.sh's launcher, /bin/sh exec'ing the pinned node on the bundle.
+      writeFileSync(join(bin, 'tortie-launcher'), `#!/bin/sh\n# as deploy/install-cni.sh writes it\nexec ${process.execPath} ${join(bin, 'tortie')} "$@"\n`, { mode: 0o755 });
+      suites.push({
+        name: 'tortie(launcher)+host-local',
+        plugin: 'tortie-launcher',
+        conf: { ...base, name: 'bench-tortie-launcher', type: 'tortie', ipam: hostLocal(join(topo.tmpDir, 'ipam-launcher'), '10.203.0.0/16', v6('fd03::/64')) },
       });
     }
     if (opts.ptp) {
