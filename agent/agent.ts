@@ -56,6 +56,8 @@ export class Agent {
   private origins: ReadonlyMap<string, PeerOrigin> = new Map();
   /** The Kubernetes API, when kubernetes.enabled. */
   private kube: KubeHost | undefined;
+  /** The cluster peers the running configuration was merged from at start. */
+  private mergedFrom: unknown;
   /** IPAM blocks of deleted Nodes, when kubernetes.enabled. */
   private nodeGc: NodeGc | undefined;
   private speaker!: BgpSpeaker;
@@ -70,7 +72,8 @@ export class Agent {
   private configLoadedAt = new Date();
   private lastReload: StatusView['lastReload'];
   private reloading: Promise<void> | undefined;
-  private reloadAgain = false;
+  /** The run queued behind the current one, shared by every caller folded into it. */
+  private reloadNext: Promise<void> | undefined;
   /** A folded reload wanted the file re-read. */
   private rereadAgain = false;
   private convergeTimer: NodeJS.Timeout | undefined;
@@ -108,6 +111,7 @@ export class Agent {
       const { KubeHost } = await import('./kube-host.js');
       this.kube = new KubeHost({ config: this.fileCfg, log: this.log.child({ component: 'k8s' }), ...(this.opts.env ? { env: this.opts.env.env } : {}) });
       await this.kube.start();
+      this.mergedFrom = this.kube.cluster.current();
       const m = this.kube.merge(this.fileCfg);
       this.cfg = m.config;
       this.origins = m.origins;
@@ -142,9 +146,9 @@ export class Agent {
     if (this.opts.watchConfig !== false) this.watchFile();
     if (this.kube) {
       // Changes that came while starting are applied by this first reload.
-      const used = this.kube.cluster.current();
-      this.kube.cluster.onChange(() => void this.reload('kubernetes: cluster peers changed', { rereadFile: false }));
-      if (this.kube.cluster.current() !== used) void this.reload('kubernetes: cluster peers changed while starting', { rereadFile: false });
+      this.kube.cluster.onChange(() => this.reloadInBackground('kubernetes: cluster peers changed', { rereadFile: false }));
+      // Changes between the merge above and now (start-up takes seconds) are applied by this first reload.
+      if (this.kube.cluster.current() !== this.mergedFrom) this.reloadInBackground('kubernetes: cluster peers changed while starting', { rereadFile: false });
     }
     this.log.info({ socket: cfg.paths.controlSocket, metrics: cfg.metrics, health: cfg.health, adoptedRoutes: adopted.adopted, restarting }, 'agent started');
   }
@@ -324,20 +328,27 @@ export class Agent {
     const reread = opts.rereadFile ?? true;
     if (this.stopping) return Promise.resolve();
     if (this.reloading) {
-      this.reloadAgain = true;
+      // Folded into the run after the current one: the caller hears about that run, which covers its request.
       this.rereadAgain ||= reread;
-      return this.reloading;
+      this.reloadNext ??= this.reloading.then(() => {
+        const again = this.rereadAgain;
+        this.reloadNext = undefined;
+        this.rereadAgain = false;
+        return this.reload('changed again during reload', { rereadFile: again });
+      });
+      return this.reloadNext;
     }
     this.reloading = this.doReload(trigger, reread).finally(() => {
       this.reloading = undefined;
-      if (this.reloadAgain) {
-        const again = this.rereadAgain;
-        this.reloadAgain = false;
-        this.rereadAgain = false;
-        void this.reload('changed again during reload', { rereadFile: again });
-      }
     });
     return this.reloading;
+  }
+
+  /** A reload nobody waits for (a file or cluster change): failures are logged, never unhandled. */
+  private reloadInBackground(trigger: string, opts: { rereadFile?: boolean } = {}): void {
+    this.reload(trigger, opts).catch((err: unknown) => {
+      this.log.error({ trigger, err: (err as Error).message }, 'reload failed unexpectedly; the running configuration stays as far as it was applied');
+    });
   }
 
   private async doReload(trigger: string, rereadFile: boolean): Promise<void> {
@@ -420,7 +431,7 @@ export class Agent {
       this.watcher = watch(dir, (_event, name) => {
         if (name !== null && name !== base && name !== '..data') return;
         if (timer) clearTimeout(timer);
-        timer = setTimeout(() => void this.reload('configuration file changed'), 300);
+        timer = setTimeout(() => this.reloadInBackground('configuration file changed'), 300);
         timer.unref();
       });
       this.watcher.unref();

@@ -68,7 +68,9 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`tortie-agent: ${(err as Error).message}\n`);
     return 1;
   }
-  process.on('SIGHUP', () => void agent.reload('SIGHUP'));
+  process.on('SIGHUP', () => {
+    agent.reload('SIGHUP').catch((err: unknown) => log.error({ err: (err as Error).message }, 'reload after SIGHUP failed unexpectedly'));
+  });
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (sig: string, mode: 'restart' | 'drain'): void => {

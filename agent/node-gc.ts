@@ -4,10 +4,14 @@
  * blocks (any node may claim them again) and its node record; blocks that
  * still hold addresses stay (IpamService.releaseNodesNotIn, ipam/node-gc.ts).
  *
- * Only one agent needs to do it, so it runs on the live node whose name
- * sorts first: deterministic, no lease to hold. It never runs on data that
- * may be wrong: not before the Nodes were listed, not while the API is
- * unreachable, not when this node's own Node object is missing.
+ * Only one agent needs to do it, so it runs on the node whose name sorts
+ * first among those that have a Node object and a running agent (a fresh
+ * IPAM node record: Windows or virtual nodes without an agent, or a
+ * powered-off node whose object lingers, must not hold the job):
+ * deterministic, no lease to hold. It never runs on data that may be wrong:
+ * not before the Nodes were listed, not while the API is unreachable, not
+ * when this node's own Node object is missing. It releases only the nodes it
+ * decided on, and never a node whose agent still writes its record.
  */
 import type { Logger } from '../lib/log.js';
 import type { ReleaseNodesResult } from '../ipam/node-gc.js';
@@ -19,8 +23,13 @@ export interface NodeGcSource {
 }
 
 export interface NodeGcTarget {
-  releaseNodesNotIn(live: ReadonlySet<string>, opts?: { dryRun?: boolean }): Promise<ReleaseNodesResult>;
+  releaseNodesNotIn(live: ReadonlySet<string>, opts?: { dryRun?: boolean; only?: ReadonlySet<string> }): Promise<ReleaseNodesResult>;
+  /** Nodes whose agent wrote its IPAM node record within `withinMs`. */
+  activeNodes(withinMs: number): Promise<ReadonlySet<string>>;
 }
+
+/** Three missed heartbeats (60 s each) and an agent counts as not running. */
+export const AGENT_ACTIVE_WITHIN_MS = 180_000;
 
 export interface NodeGcOptions {
   readonly self: string;
@@ -90,25 +99,25 @@ export class NodeGc {
       this.collector = false;
       return;
     }
-    const first = [...live].sort()[0];
-    this.collector = first === this.opts.self;
-    if (!this.collector) {
-      this.goneSince.clear();
-      return;
-    }
     const now = this.now();
     try {
+      const active = await this.opts.ipam.activeNodes(AGENT_ACTIVE_WITHIN_MS);
+      const first = [...live].filter((n) => active.has(n) || n === this.opts.self).sort()[0];
+      this.collector = first === this.opts.self;
+      if (!this.collector) {
+        this.goneSince.clear();
+        return;
+      }
       const plan = await this.opts.ipam.releaseNodesNotIn(live, { dryRun: true });
       const gone = new Set(plan.goneNodes);
       for (const n of [...this.goneSince.keys()]) if (!gone.has(n)) this.goneSince.delete(n);
       for (const n of gone) if (!this.goneSince.has(n)) this.goneSince.set(n, now);
       const graceMs = this.opts.graceSec() * 1000;
-      const due = [...this.goneSince].filter(([, t]) => now - t >= graceMs).map(([n]) => n);
+      // A node whose agent still writes its record is alive, whatever the Node list says (a name mismatch, informer lag).
+      const due = [...this.goneSince].filter(([n, t]) => now - t >= graceMs && !active.has(n)).map(([n]) => n);
       if (due.length === 0) return;
-      // Nodes still in their grace period count as live for this run.
-      const keep = new Set(live);
-      for (const n of this.goneSince.keys()) if (!due.includes(n)) keep.add(n);
-      const r = await this.opts.ipam.releaseNodesNotIn(keep);
+      // Exactly the nodes decided on: one that appeared since the dry run is left alone.
+      const r = await this.opts.ipam.releaseNodesNotIn(live, { only: new Set(due) });
       this.releasedBlocks += r.releasedBlocks.length;
       for (const n of due) if (!r.keptBlocks.some((b) => b.node === n)) this.goneSince.delete(n);
       this.opts.log.info({

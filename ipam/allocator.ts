@@ -54,6 +54,9 @@ export interface AllocatorOptions {
 }
 
 /** Errors that a fresher view of the blocks might turn into a success. */
+/** A plan that claims a block runs on a view of the whole store at most this old. */
+const CLAIM_FRESH_MS = 1000;
+
 const STALE_SENSITIVE = new Set<string>([
   IpamErrorCode.PoolExhausted, IpamErrorCode.AddressInUse, IpamErrorCode.AffineElsewhere,
   IpamErrorCode.HandleNotFound, IpamErrorCode.AddressNotFound,
@@ -78,6 +81,8 @@ export class Allocator {
   private queue: Pending[] = [];
   private draining: Promise<void> | undefined;
   private needList = true;
+  /** When the cache was last read whole (monotonic ms). */
+  private listedAtMs = Number.NEGATIVE_INFINITY;
   private readonly maxAttempts: number;
   private readonly maxBatch: number;
   /** Counters for metrics and tests. */
@@ -96,6 +101,7 @@ export class Allocator {
     const before = new Set(this.cache.cidrs());
     this.cache.replaceAll(docs);
     this.needList = false;
+    this.listedAtMs = performance.now();
     const changed = new Set([...before, ...this.cache.cidrs()]);
     this.opts.onChange?.([...changed]);
   }
@@ -195,6 +201,16 @@ export class Allocator {
     }
 
     const changes = ws.changes();
+    // A new block is checked for overlaps against the cache only, and blocks of
+    // another size (a pool whose block size or CIDR was edited, two overlapping
+    // pools) have other keys, so the create's compare-and-swap cannot catch
+    // them: claim only on a fresh view. Claims are rare; the re-read is cheap.
+    const claims = changes.some(([cidr, doc]) => doc !== null && this.cache.entry(cidr) === undefined);
+    if (claims && performance.now() - this.listedAtMs > CLAIM_FRESH_MS) {
+      this.needList = true;
+      this.queue = [...again, ...batch.filter((op) => results.has(op)), ...this.queue];
+      return;
+    }
     const outcomes = new Map<string, WriteOutcome>();
     await Promise.all(changes.map(async ([cidr, doc]) => outcomes.set(cidr, await this.write(cidr, doc))));
 

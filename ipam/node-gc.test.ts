@@ -104,6 +104,24 @@ describe('ipam/node-gc: releaseNodesNotIn', () => {
     }
   });
 
+  it('with `only`, releases just those nodes; every other node counts as live', async () => {
+    const store = new MemoryDatastore();
+    const { a, blocks } = await cluster(store);
+    try {
+      const r = await a.releaseNodesNotIn(new Set(['node-b']), { only: new Set(['node-d']) });
+      expect(r.releasedBlocks).to.deep.equal([]);
+      expect(r.keptBlocks).to.deep.equal([{ cidr: blocks['node-d'], node: 'node-d', used: 2 }]);
+      expect(r.removedNodeRecords).to.deep.equal(['node-d']);
+      // node-c is not in the list either, but was not asked for: its empty block and record stay.
+      expect(await store.get(blockKey(blocks['node-c']))).to.not.equal(undefined);
+      expect(await store.get(nodeKey('node-c'))).to.not.equal(undefined);
+      const c = await a.releaseNodesNotIn(new Set(['node-b']), { only: new Set(['node-c']) });
+      expect(c.releasedBlocks).to.deep.equal([{ cidr: blocks['node-c'], node: 'node-c' }]);
+    } finally {
+      await a.stop();
+    }
+  });
+
   it('never touches this node, even when the list lacks it; refuses an empty list', async () => {
     const store = new MemoryDatastore();
     const { a, blocks } = await cluster(store);

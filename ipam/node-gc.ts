@@ -23,6 +23,12 @@ import { releaseGoneNodesBlocks, type GoneNodeBlock } from './core/release.js';
 export interface ReleaseNodesOptions {
   /** Report what would be done, change nothing. */
   dryRun?: boolean;
+  /**
+   * Release only these nodes (those of them not in the live list); every
+   * other node counts as live. A caller that decided from an earlier dry run
+   * passes what it decided on, so a node that appeared since is left alone.
+   */
+  only?: ReadonlySet<string>;
 }
 
 export interface StrandedAllocation {
@@ -61,7 +67,9 @@ export async function releaseNodesNotIn(d: NodeGcDeps, liveNodes: ReadonlySet<st
     // An empty list is far more likely a cache not yet synced than a cluster without nodes.
     throw ipamError(IpamErrorCode.BadRequest, 'refusing to release the blocks of every node: the list of live nodes is empty');
   }
-  const live = new Set(liveNodes).add(d.node);
+  const listed = new Set(liveNodes).add(d.node);
+  const only = opts.only;
+  const live = { has: (n: string): boolean => listed.has(n) || (only !== undefined && !only.has(n)) };
   const apply = opts.dryRun !== true;
   // Plan on a fresh view of every block: other nodes' blocks are only re-read now and then.
   d.allocator.invalidate();
@@ -91,9 +99,10 @@ export async function releaseNodesNotIn(d: NodeGcDeps, liveNodes: ReadonlySet<st
 
   const removedNodeRecords: string[] = [];
   // Record keys escape some characters of node names (core/keys.ts): compare keys, report names.
-  const liveKeys = new Set([...live].map(nodeKey));
+  const liveKeys = new Set([...listed].map(nodeKey));
+  const onlyKeys = only !== undefined ? new Set([...only].map(nodeKey)) : undefined;
   for (const e of await d.store.list(NODES_PREFIX)) {
-    if (liveKeys.has(e.key)) continue;
+    if (liveKeys.has(e.key) || (onlyKeys !== undefined && !onlyKeys.has(e.key))) continue;
     const v = e.value as { name?: unknown } | null;
     const name = v !== null && typeof v === 'object' && typeof v.name === 'string' ? v.name : e.key.slice(NODES_PREFIX.length);
     gone.add(name);

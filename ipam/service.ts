@@ -312,6 +312,11 @@ export class IpamService {
     throw ipamError(IpamErrorCode.RetriesExhausted, `could not write the node record of ${this.opts.node}`);
   }
 
+  /** Nodes whose agent wrote its node record within `withinMs`: the nodes that run an agent now. */
+  async activeNodes(withinMs: number, nowMs = Date.now()): Promise<ReadonlySet<string>> {
+    return new Set((await this.nodeRecords()).filter((r) => nowMs - r.lastSeenMs <= withinMs).map((r) => r.name));
+  }
+
   private async nodeRecords(): Promise<NodeRecord[]> {
     const out: NodeRecord[] = [];
     for (const e of await this.opts.store.list(NODES_PREFIX)) {

@@ -11,7 +11,7 @@
 //
 // Usage: node scripts/build.mjs   (or `npm run build`, which type-checks first)
 
-import { build } from 'esbuild';
+import { build, transform } from 'esbuild';
 import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { builtinModules, createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
@@ -97,11 +97,19 @@ function lazyBuiltins(specs) {
  * character only if every character is Latin-1; a single "→" doubles it
  * (the agent's 7.7 MB bundle: 15 MB instead of 7.7). esbuild's ascii charset
  * escapes strings, regexes and identifiers but keeps comments as written,
- * so what is left above U+00FF is in comments, where an escape is harmless
- * (and means the same character in a string or a regex if one slipped through).
+ * so what is left above U+00FF should be in comments, where an escape is
+ * harmless; the build checks that, and fails rather than change a raw template.
  */
 async function latin1Only(file) {
   const text = await readFile(file, 'utf8');
+  if (!/[\u0100-\uffff]/.test(text)) return;
+  // Only comments may be rewritten: a raw template (String.raw, tagged) keeps its
+  // characters as written, and U+2028/2029 end a // comment. Without comments
+  // (esbuild drops them when minifying whitespace) nothing may be left above U+00FF.
+  if (/[\u2028\u2029]/.test(text)) throw new Error(`${file}: U+2028/U+2029 in the bundle; escape it in the source`);
+  const code = (await transform(text, { loader: 'js', minifyWhitespace: true, charset: 'ascii', legalComments: 'none' })).code;
+  const raw = code.match(/[\u0100-\uffff]/);
+  if (raw) throw new Error(`${file}: ${JSON.stringify(raw[0])} outside a comment (a raw or tagged template?); escape it in the source`);
   // \uXXXX per UTF-16 unit: the same character in a comment, a string or a regex (with or without the u flag).
   const fixed = text.replace(/[\u0100-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
   if (fixed !== text) await writeFile(file, fixed);

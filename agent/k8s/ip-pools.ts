@@ -10,15 +10,21 @@ import type { AgentConfig } from '../config/schema.js';
 import { parseConfigText } from '../config/load.js';
 import type { IpPoolObject } from './types.js';
 
-/** An IPPool as the cluster has it, sorted by name. */
+/** An IPPool as the cluster has it. */
 export interface ClusterIpPool {
   readonly name: string;
   readonly spec: Readonly<Record<string, unknown>>;
+  /** metadata.creationTimestamp as ms (0 when absent): the older of two overlapping pools stays. */
+  readonly createdMs: number;
 }
 
 const POOL_FIELDS = ['cidr', 'blockSize', 'nodeSelector', 'disabled'] as const;
 
-/** The IPPools worth merging (named, with a spec), sorted by name. */
+/**
+ * The IPPools worth merging (named, with a spec), oldest first, then by
+ * name: a new pool that overlaps an existing one is the one left out, never
+ * the pool whose blocks are in use.
+ */
 export function clusterIpPools(objects: readonly IpPoolObject[]): ClusterIpPool[] {
   const out: ClusterIpPool[] = [];
   for (const o of objects) {
@@ -26,9 +32,11 @@ export function clusterIpPools(objects: readonly IpPoolObject[]): ClusterIpPool[
     if (name === undefined || o.spec === undefined || o.spec === null) continue;
     const spec: Record<string, unknown> = {};
     for (const k of POOL_FIELDS) if (o.spec[k] !== undefined && o.spec[k] !== null) spec[k] = o.spec[k];
-    out.push({ name, spec });
+    const t = o.metadata.creationTimestamp;
+    const createdMs = t === undefined ? 0 : new Date(t).getTime() || 0;
+    out.push({ name, spec, createdMs });
   }
-  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return out.sort((a, b) => a.createdMs - b.createdMs || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 function poolEntry(p: IpamPoolConfig): Record<string, unknown> {

@@ -232,8 +232,9 @@ export class KubePolicySource implements PolicySource {
       if (Date.now() >= deadline) break;
       await new Promise((r) => setTimeout(r, 25));
     }
-    if (!this.emitted || this.state === 'stale') {
-      throw new TortieError('ERR_K8S_POLICY_SOURCE_NOT_SYNCED', `pod ${namespace}/${name} is not known and the Pod cache is ${this.emitted ? 'stale (API unreachable)' : 'not synced yet'}`);
+    if (!this.emitted || this.state === 'stale' || this.state === 'stopped') {
+      const why = this.state === 'stopped' ? 'stopped (the agent is stopping)' : this.emitted ? 'stale (API unreachable)' : 'not synced yet';
+      throw new TortieError('ERR_K8S_POLICY_SOURCE_NOT_SYNCED', `pod ${namespace}/${name} is not known and the Pod cache is ${why}`);
     }
     return undefined;
   }

@@ -45,6 +45,7 @@ export interface ObjectMeta {
   readonly labels?: Readonly<Record<string, string>>;
   readonly annotations?: Readonly<Record<string, string>>;
   readonly deletionTimestamp?: Date | string;
+  readonly creationTimestamp?: Date | string;
 }
 
 /** A secret holding a TCP-MD5 password. Stored now; the speaker does not use it yet. */

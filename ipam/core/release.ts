@@ -99,7 +99,7 @@ export interface GoneNodeBlock {
  * `ipam check` keeps reporting them and no address of a possibly live pod
  * is freed. With `apply` false nothing changes (a dry run).
  */
-export function releaseGoneNodesBlocks(t: BlockTable, pol: IpamPolicy, live: ReadonlySet<string>, apply: boolean): GoneNodeBlock[] {
+export function releaseGoneNodesBlocks(t: BlockTable, pol: IpamPolicy, live: { has(node: string): boolean }, apply: boolean): GoneNodeBlock[] {
   const out: GoneNodeBlock[] = [];
   for (const v of t.all()) {
     const node = v.doc.affinity;

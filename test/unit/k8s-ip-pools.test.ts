@@ -49,6 +49,14 @@ describe('k8s IPPool: mergeIpPools', () => {
     });
   }
 
+  it('of two overlapping IPPools the older stays, whatever the names', () => {
+    const older = { metadata: { name: 'z-old', creationTimestamp: '2026-01-01T00:00:00Z' }, spec: { cidr: '10.250.0.0/16' } };
+    const newer = { metadata: { name: 'a-new', creationTimestamp: '2026-06-01T00:00:00Z' }, spec: { cidr: '10.250.0.0/24' } };
+    const m = mergeIpPools(FILE, clusterIpPools([newer, older]));
+    expect(m.pools.map((p) => p.name)).to.deep.equal(['file-v4', 'z-old']);
+    expect(m.problems.join('\n')).to.include('IPPool a-new: spec.cidr: 10.250.0.0/24 overlaps pool z-old');
+  });
+
   it('skips objects without a name or a spec', () => {
     expect(clusterIpPools([{ metadata: {}, spec: { cidr: '10.9.0.0/16' } }, { metadata: { name: 'x' } }])).to.deep.equal([]);
   });

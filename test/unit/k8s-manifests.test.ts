@@ -225,5 +225,14 @@ describe('k8s deploy/ manifests (offline)', function () {
     const sockDir = r.config.paths.controlSocket.replace(/\/[^/]*$/, '');
     expect(agent.volumeMounts.map((v) => v.mountPath)).to.include(sockDir);
     expect(pod.initContainers.map((c) => c.command[0])).to.deep.equal(['/opt/tortie/install-cni.sh']);
+    // The image's own entrypoint runs the agent with the same Node.js flags and glibc settings as the DaemonSet.
+    const docker = readFileSync(join(DEPLOY, 'Dockerfile'), 'utf8');
+    const entry = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(docker)?.[1] ?? '[]') as string[];
+    expect(agent.command.slice(0, agent.command.indexOf('--config'))).to.deep.equal(entry);
+    const envLine = /^ENV (MALLOC_.*)$/m.exec(docker)?.[1] ?? '';
+    const dockerEnv = Object.fromEntries(envLine.split(/\s+/).map((kv) => kv.split('=') as [string, string]));
+    const dsEnv = Object.fromEntries((agent.env as { name: string; value?: string }[]).filter((e) => e.name.startsWith('MALLOC_')).map((e) => [e.name, e.value]));
+    expect(dsEnv).to.deep.equal(dockerEnv);
+    expect(Object.keys(dsEnv)).to.have.length.above(0);
   });
 });
