@@ -13,7 +13,7 @@
 import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject, type V1Node } from '@kubernetes/client-node';
 import type { Logger } from '../../lib/log.js';
 import { selectBgpPeers } from './bgp-peers.js';
-import { Informer, type Backoff, type InformerStatus } from './informer.js';
+import { combinedHealth, Informer, type Backoff, type InformerStatus } from './informer.js';
 import { clusterIpPools } from './ip-pools.js';
 import type { ClusterPeers } from './merge-peers.js';
 import { meshFromNodes, parseCidrs, type ClusterMeshMember } from './node-mesh.js';
@@ -201,12 +201,9 @@ export class ClusterSource {
   private updateState(): void {
     if (this.state === 'stopped') return;
     const st = this.informers.map((i) => i.status());
-    // A resource the server does not serve (CRDs not installed) is empty, not stale.
-    const healthy = st.every((s) => s.connected || (s.missing && !s.synced));
-    // While start() lists, the resources it has not reached yet are not unreachable (no false "stale" at every start).
-    if (!healthy && !this.attempted) return;
-    if (healthy && st.every((s) => s.synced || s.missing)) this.setState('synced');
-    else if (!healthy) this.setState('stale');
+    // CRDs not installed are empty, not stale.
+    const h = combinedHealth(st, { attempted: this.attempted, missingIsEmpty: true });
+    if (h !== undefined) this.setState(h);
     if (this.state === 'synced' && st.some((s) => s.missing)) {
       this.log.debug({ missing: st.filter((s) => s.missing).map((s) => s.resource) }, 'resources not served (CRDs not installed?)');
     }

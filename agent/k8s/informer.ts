@@ -120,6 +120,21 @@ class ObservedWatch extends Watch {
   }
 }
 
+/**
+ * What several informers add up to: 'synced' (every one listed and
+ * watching), 'stale' (one cannot reach the API), or undefined (no verdict:
+ * still listing). Before `attempted` (start() has tried every resource once)
+ * a resource not reached yet is not unreachable. With `missingIsEmpty`, a
+ * resource the server does not serve (a CRD not installed) counts as empty.
+ */
+export function combinedHealth(st: readonly InformerStatus[], o: { attempted: boolean; missingIsEmpty: boolean }): 'synced' | 'stale' | undefined {
+  const absent = (s: InformerStatus): boolean => o.missingIsEmpty && s.missing;
+  const healthy = st.every((s) => s.connected || (absent(s) && !s.synced));
+  if (healthy && st.every((s) => s.synced || absent(s))) return 'synced';
+  if (!healthy && o.attempted) return 'stale';
+  return undefined;
+}
+
 /** A short text for an error from client-node (ApiException, fetch failure, timeout). */
 export function describeKubeError(err: unknown): string {
   if (err instanceof ApiException) {

@@ -27,7 +27,7 @@ import type { Logger } from '../../lib/log.js';
 import type { NamespaceInfo, NetworkPolicyInfo, PodInfo } from '../../policy/compile/model.js';
 import { convertObject, type ConvertIssue, type PolicyKind } from '../../policy/object-convert.js';
 import type { PolicySnapshot, PolicySource, SnapshotListener, SourceIssue } from '../../policy/source.js';
-import { Informer, type Backoff, type InformerStatus } from './informer.js';
+import { combinedHealth, Informer, type Backoff, type InformerStatus } from './informer.js';
 import { rawLister } from './raw-list.js';
 import { ANNOTATION_IP_ADDRS } from './types.js';
 
@@ -271,10 +271,8 @@ export class KubePolicySource implements PolicySource {
 
   private updateState(): void {
     if (this.state === 'stopped') return;
-    const st = this.informers.map((i) => i.status());
-    if (st.every((s) => s.connected && s.synced)) this.setState('synced');
-    // While start() lists, a resource it has not reached yet is not unreachable (no false "stale" at every start).
-    else if (st.some((s) => !s.connected) && this.attempted) this.setState('stale');
+    const h = combinedHealth(this.informers.map((i) => i.status()), { attempted: this.attempted, missingIsEmpty: false });
+    if (h !== undefined) this.setState(h);
   }
 
   private schedule(): void {

@@ -3,6 +3,7 @@
  * "fd00::5/128"): strict parsing, canonical text (RFC 5952 for IPv6) so two
  * spellings of one address compare equal, and family tests.
  */
+import { formatIpv6Groups, parseIpv6Groups } from '../../lib/ip6-text.js';
 
 export type IpFamily = 4 | 6;
 
@@ -31,43 +32,11 @@ function parseIpv4Bytes(text: string): number[] | undefined {
 }
 
 function parseIpv6Bytes(text: string): number[] | undefined {
-  if (text.length < 2 || text.length > 45) return undefined;
-  let body = text;
-  let tail: number[] = [];
-  // An embedded IPv4 address in the last 32 bits (::ffff:1.2.3.4).
-  const lastColon = body.lastIndexOf(':');
-  if (lastColon >= 0 && body.slice(lastColon + 1).includes('.')) {
-    const v4 = parseIpv4Bytes(body.slice(lastColon + 1));
-    if (!v4) return undefined;
-    tail = v4;
-    body = `${body.slice(0, lastColon + 1)}0:0`;
-  }
-  const halves = body.split('::');
-  if (halves.length > 2) return undefined;
-  const toGroups = (s: string): number[] | undefined => {
-    if (s === '') return [];
-    const groups: number[] = [];
-    for (const g of s.split(':')) {
-      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
-      groups.push(parseInt(g, 16));
-    }
-    return groups;
-  };
-  const head = toGroups(halves[0]);
-  const rest = halves.length === 2 ? toGroups(halves[1]) : [];
-  if (!head || !rest) return undefined;
-  let groups: number[];
-  if (halves.length === 2) {
-    const missing = 8 - head.length - rest.length;
-    if (missing < 1) return undefined;
-    groups = [...head, ...new Array<number>(missing).fill(0), ...rest];
-  } else {
-    groups = head;
-  }
-  if (groups.length !== 8) return undefined;
-  const bytes = groups.flatMap((g) => [g >> 8, g & 0xff]);
-  if (tail.length === 4) bytes.splice(12, 4, ...tail);
-  return bytes;
+  const groups = parseIpv6Groups(text, (s) => {
+    const b = parseIpv4Bytes(s);
+    return b === undefined ? undefined : ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0;
+  });
+  return groups?.flatMap((g) => [g >> 8, g & 0xff]);
 }
 
 /** Parses an IPv4 or IPv6 address (no prefix, no zone); undefined when invalid. */
@@ -97,24 +66,7 @@ export function formatIp(ip: IpAddress): string {
   if (ip.family === 4) return ip.bytes.join('.');
   const groups: number[] = [];
   for (let i = 0; i < 16; i += 2) groups.push((ip.bytes[i] << 8) | ip.bytes[i + 1]);
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (gs: number[]): string => gs.map((g) => g.toString(16)).join(':');
-  if (bestStart < 0) return hex(groups);
-  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLen))}`;
+  return formatIpv6Groups(groups);
 }
 
 export function formatCidr(p: IpPrefix): string {

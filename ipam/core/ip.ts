@@ -6,6 +6,7 @@
  *
  * Pure: no I/O, no clock.
  */
+import { formatIpv6Groups, parseIpv6Groups } from '../../lib/ip6-text.js';
 
 export type Family = 4 | 6;
 export type FamilyName = 'ipv4' | 'ipv6';
@@ -47,41 +48,13 @@ function parseV4(text: string): bigint | undefined {
 }
 
 function parseV6(text: string): bigint | undefined {
-  if (text.length < 2 || text.length > 45 || text.includes('%')) return undefined;
-  let body = text;
-  let tail: bigint | undefined;
-  const lastColon = body.lastIndexOf(':');
-  if (lastColon >= 0 && body.slice(lastColon + 1).includes('.')) {
-    tail = parseV4(body.slice(lastColon + 1));
-    if (tail === undefined) return undefined;
-    body = `${body.slice(0, lastColon + 1)}0:0`;
-  }
-  const halves = body.split('::');
-  if (halves.length > 2) return undefined;
-  const groups = (s: string): number[] | undefined => {
-    if (s === '') return [];
-    const out: number[] = [];
-    for (const g of s.split(':')) {
-      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
-      out.push(parseInt(g, 16));
-    }
-    return out;
-  };
-  const head = groups(halves[0]);
-  const rest = halves.length === 2 ? groups(halves[1]) : [];
-  if (head === undefined || rest === undefined) return undefined;
-  let all: number[];
-  if (halves.length === 2) {
-    const missing = 8 - head.length - rest.length;
-    if (missing < 1) return undefined;
-    all = [...head, ...new Array<number>(missing).fill(0), ...rest];
-  } else {
-    all = head;
-  }
-  if (all.length !== 8) return undefined;
+  const groups = parseIpv6Groups(text, (s) => {
+    const v = parseV4(s);
+    return v === undefined ? undefined : Number(v);
+  });
+  if (groups === undefined) return undefined;
   let v = 0n;
-  for (const g of all) v = (v << 16n) | BigInt(g);
-  if (tail !== undefined) v = (v & ~0xffffffffn) | tail;
+  for (const g of groups) v = (v << 16n) | BigInt(g);
   return v;
 }
 
@@ -103,24 +76,7 @@ export function formatIp(ip: Ip): string {
   }
   const groups: number[] = [];
   for (let i = 7; i >= 0; i--) groups.push(Number((ip.value >> BigInt(i * 16)) & 0xffffn));
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (gs: number[]): string => gs.map((g) => g.toString(16)).join(':');
-  if (bestStart < 0) return hex(groups);
-  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLen))}`;
+  return formatIpv6Groups(groups);
 }
 
 /** Canonical text of an address, or undefined. */

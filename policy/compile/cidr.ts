@@ -3,6 +3,7 @@
  * them: parse, canonical text (what `ipset save` prints), containment, and
  * the split of a zero-length prefix that hash:net sets cannot hold.
  */
+import { formatIpv6Groups, parseIpv6Groups } from '../../lib/ip6-text.js';
 
 export type Family = 4 | 6;
 
@@ -36,41 +37,13 @@ function parseV4(text: string): bigint | undefined {
 }
 
 function parseV6(text: string): bigint | undefined {
-  if (text.length === 0 || text.includes('%')) return undefined;
-  let head = text;
-  let tailV4: bigint | undefined;
-  const lastColon = text.lastIndexOf(':');
-  if (text.slice(lastColon + 1).includes('.')) {
-    tailV4 = parseV4(text.slice(lastColon + 1));
-    if (tailV4 === undefined) return undefined;
-    head = `${text.slice(0, lastColon + 1)}0:0`;
-  }
-  const halves = head.split('::');
-  if (halves.length > 2) return undefined;
-  const toGroups = (s: string): number[] | undefined => {
-    if (s === '') return [];
-    const out: number[] = [];
-    for (const g of s.split(':')) {
-      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
-      out.push(parseInt(g, 16));
-    }
-    return out;
-  };
-  const left = toGroups(halves[0]);
-  const right = halves.length === 2 ? toGroups(halves[1]) : [];
-  if (left === undefined || right === undefined) return undefined;
-  let groups: number[];
-  if (halves.length === 2) {
-    const missing = 8 - left.length - right.length;
-    if (missing < 1) return undefined;
-    groups = [...left, ...new Array<number>(missing).fill(0), ...right];
-  } else {
-    groups = left;
-  }
-  if (groups.length !== 8) return undefined;
+  const groups = parseIpv6Groups(text, (s) => {
+    const v = parseV4(s);
+    return v === undefined ? undefined : Number(v);
+  });
+  if (groups === undefined) return undefined;
   let v = 0n;
   for (const g of groups) v = (v << 16n) | BigInt(g);
-  if (tailV4 !== undefined) v = (v & ~0xffffffffn) | tailV4;
   return v;
 }
 
@@ -90,25 +63,7 @@ export function formatIp(addr: IpAddr): string {
   }
   const groups: number[] = [];
   for (let i = 7; i >= 0; i--) groups.push(Number((addr.value >> BigInt(i * 16)) & 0xffffn));
-  // RFC 5952: compress the longest run (length >= 2) of zero groups, the first one on a tie.
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+  return formatIpv6Groups(groups);
 }
 
 const V4_RE = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
