@@ -52,6 +52,11 @@ export interface DriverReport {
   floors: Record<string, number[]>;
   /** Mean CPU ms per start, from the interleaved samples. */
   floorCpuMs: Record<string, number>;
+  /**
+   * `node -e 0` started n times at each concurrency (starts/s): the ceiling
+   * of any plugin that is a Node process, measured next to the suites.
+   */
+  nodeCeiling: Record<number, number>;
   suites: SuiteReport[];
 }
 
@@ -226,7 +231,9 @@ async function main(): Promise<void> {
     parallel: [],
   }));
 
-  // ---- throughput at each concurrency, suite after suite
+  // ---- throughput at each concurrency, suite after suite, then bare Node
+  // starts at the same concurrency: no Node plugin can go faster than that.
+  const nodeCeiling: Record<number, number> = {};
   for (const concurrency of cfg.parallel) {
     for (let k = 0; k < cfg.suites.length; k++) {
       const padd = emptyStats();
@@ -248,8 +255,13 @@ async function main(): Promise<void> {
       pdel.wallMs = performance.now() - t0;
       suites[k].parallel.push({ concurrency, add: padd, del: pdel, duplicateIps: duplicates(pips) });
     }
+    const t0 = performance.now();
+    await pool(Array.from({ length: n }, (_, i) => i), concurrency, async () => {
+      await timeStart(cfg.nodeBinary, ['-e', '0'], cfg.pathEnv);
+    });
+    nodeCeiling[concurrency] = n / ((performance.now() - t0) / 1000);
   }
-  process.stdout.write(`${JSON.stringify({ floors, floorCpuMs, suites } satisfies DriverReport)}\n`);
+  process.stdout.write(`${JSON.stringify({ floors, floorCpuMs, nodeCeiling, suites } satisfies DriverReport)}\n`);
 }
 
 main().catch((err: unknown) => {

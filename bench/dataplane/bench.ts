@@ -202,8 +202,16 @@ async function main(): Promise<number> {
       out.write(`\nlink ${rate === 'none' ? 'unlimited (bare veth: CPU-bound)' : `shaped to ${rate} (tc tbf on each node's uplink)`}\n`);
       out.write('path     TCP Gbit/s   vs host   RTT us\n');
       for (const p of PATHS) out.write(`${p.padEnd(8)} ${(t[p] / 1e9).toFixed(3).padStart(10)}   ${(t[p] / t.host).toFixed(3).padStart(7)}   ${l[p].toFixed(0).padStart(6)}\n`);
-      out.write(`tortie / host  = ${vsHost.toFixed(3)}  (target >= 0.95) ${ok.host ? 'met' : 'MISSED'}\n`);
-      out.write(`tortie / vxlan = ${vsVxlan.toFixed(3)}  (target > 1)     ${ok.vxlan ? 'met' : 'MISSED'}\n`);
+      if (rate === 'none') {
+        // No line rate: the figures price per-packet CPU, where a pod path
+        // pays for its two extra veth hops and two forwards. The issue's
+        // targets are for a link with a line rate (the shaped model).
+        out.write(`tortie / host  = ${vsHost.toFixed(3)}  (informational: the 0.95 target applies to a link with a line rate)\n`);
+        out.write(`tortie / vxlan = ${vsVxlan.toFixed(3)}  (informational)\n`);
+      } else {
+        out.write(`tortie / host  = ${vsHost.toFixed(3)}  (target >= 0.95) ${ok.host ? 'met' : 'MISSED'}\n`);
+        out.write(`tortie / vxlan = ${vsVxlan.toFixed(3)}  (target > 1)     ${ok.vxlan ? 'met' : 'MISSED'}\n`);
+      }
       if (rate !== 'none') allMet &&= ok.host && ok.vxlan;
       results[rate] = { throughputBps: tput, rttMicros: rtt, median: { throughputBps: t, rttMicros: l }, ratios: { tortieVsHost: vsHost, tortieVsVxlan: vsVxlan } };
     }
