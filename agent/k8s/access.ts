@@ -29,7 +29,7 @@ export const AGENT_API_ACCESS: readonly ApiAccess[] = Object.freeze([
   { component: 'policy', apiGroup: '', resource: 'pods', verbs: ['list', 'watch'], usedBy: 'NetworkPolicy: pod labels, ports, IPs; the tortie.io/ip-addrs annotation (policy-source.ts)' },
   { component: 'policy', apiGroup: '', resource: 'namespaces', verbs: ['list', 'watch'], usedBy: 'NetworkPolicy: namespace labels (policy-source.ts)' },
   { component: 'policy', apiGroup: 'networking.k8s.io', resource: 'networkpolicies', verbs: ['list', 'watch'], usedBy: 'NetworkPolicy objects (policy-source.ts)' },
-  ...(['ipamblocks', 'ipamnodes', 'blockaffinities'] as const).map((resource): ApiAccess => ({
+  ...(['ipamblocks', 'ipamnodes'] as const).map((resource): ApiAccess => ({
     component: 'ipam-store', apiGroup: 'tortie.io', resource, verbs: ['get', 'list', 'create', 'update', 'delete'],
     usedBy: 'the kubernetes IPAM datastore (store-k8s.ts)',
   })),

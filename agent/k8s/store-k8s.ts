@@ -4,7 +4,9 @@
  *
  *   key "blocks/<name>"      → IPAMBlock <name>      (ipamblocks.tortie.io)
  *   key "nodes/<name>"       → IPAMNode <name>       (ipamnodes.tortie.io)
- *   key "affinities/<name>"  → BlockAffinity <name>  (blockaffinities.tortie.io)
+ *
+ * A block's affinity is a field of its IPAMBlock (agent/k8s/README.md), so
+ * there is no separate affinity object.
  *
  * The object's spec is { key, value }: value is the stored JSON as written.
  * create maps "already exists" (409) to ERR_DATASTORE_CONFLICT; update sends
@@ -23,7 +25,6 @@ import { CRD, TORTIE_API_VERSION, TORTIE_GROUP, TORTIE_VERSION, type CrdNames } 
 export const STORE_KINDS: Readonly<Record<string, CrdNames>> = Object.freeze({
   blocks: CRD.IPAMBlock,
   nodes: CRD.IPAMNode,
-  affinities: CRD.BlockAffinity,
 });
 
 /** A Kubernetes object name (RFC 1123 subdomain). */

@@ -30,7 +30,6 @@ export const CRD = {
   IPPool: { kind: 'IPPool', plural: 'ippools' },
   IPAMBlock: { kind: 'IPAMBlock', plural: 'ipamblocks' },
   IPAMNode: { kind: 'IPAMNode', plural: 'ipamnodes' },
-  BlockAffinity: { kind: 'BlockAffinity', plural: 'blockaffinities' },
 } as const satisfies Record<string, CrdNames>;
 
 /** The API path of a cluster-scoped tortie.io collection, e.g. /apis/tortie.io/v1alpha1/bgppeers. */

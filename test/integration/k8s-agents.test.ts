@@ -334,9 +334,9 @@ describe('k8s: three agents in namespaces against a real API server', function (
     const auditFrom = kube!.auditEvents(AGENT_USER).length;
     const statsBefore = await Promise.all(['a', 'b'].map(async (k) => (await client(k as 'a').get<IpamShowView>('/v1/ipam/show')).stats));
 
-    // The chaos writer: after every write of an agent to a block or an affinity, it bumps that object's
+    // The chaos writer: after every write of an agent to a block, it bumps that object's
     // resourceVersion, so the agent's next write to it (with the version it cached) gets a 409.
-    const chaos = new ResourceChaos(kube!.kubeConfig(), TORTIE_GROUP, TORTIE_VERSION, ['ipamblocks', 'blockaffinities']);
+    const chaos = new ResourceChaos(kube!.kubeConfig(), TORTIE_GROUP, TORTIE_VERSION, ['ipamblocks']);
     await chaos.start();
     let chaosResult: { bumps: number; lost: number } | undefined;
 
