@@ -6,7 +6,8 @@
  * property check, catch unknown fields, which the JSON schemas allow), then
  * the cross-references: RBAC grants exactly agent/k8s/access.ts, the CRDs
  * match agent/k8s/types.ts, and the ConfigMap's files are valid for the
- * agent and for the CNI plugin.
+ * agent and for the CNI plugin. tortie.io objects (the default IPPool) are
+ * checked against their CRD's schema and by the agent's own pool rules.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -15,6 +16,7 @@ import ts from 'typescript';
 import { parseAllDocuments } from 'yaml';
 import { accessGrants } from '../../agent/k8s/access.js';
 import { CRD, TORTIE_GROUP, TORTIE_VERSION } from '../../agent/k8s/types.js';
+import { clusterIpPools, mergeIpPools } from '../../agent/k8s/ip-pools.js';
 import { parseConfigText } from '../../agent/config/load.js';
 import { parseConfList } from '../../cni/spec/config.js';
 
@@ -95,7 +97,10 @@ function grants(rules: readonly Rule[]): string[] {
 
 describe('k8s deploy/ manifests (offline)', function () {
   this.timeout(120_000);
-  const manifests = loadManifests();
+  const all = loadManifests();
+  // Kubernetes' own kinds are checked against kubernetes-models; ours against our CRDs.
+  const ours = all.filter((m) => m.obj.apiVersion.startsWith(`${TORTIE_GROUP}/`));
+  const manifests = all.filter((m) => !ours.includes(m));
   const find = (kind: string, name?: string): Manifest[] => manifests.filter((m) => m.obj.kind === kind && (name === undefined || m.obj.metadata.name === name));
   const one = (kind: string, name?: string): Manifest['obj'] => {
     const found = find(kind, name);
@@ -104,6 +109,7 @@ describe('k8s deploy/ manifests (offline)', function () {
   };
 
   it('finds the manifests', () => {
+    expect(ours.map((m) => m.obj.kind)).to.deep.equal(['IPPool']);
     expect(manifests.map((m) => m.obj.kind)).to.include.members(['CustomResourceDefinition', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'DaemonSet']);
   });
 
@@ -179,6 +185,40 @@ describe('k8s deploy/ manifests (offline)', function () {
       expect(c.spec.versions[0].additionalPrinterColumns ?? [], `${c.metadata.name} printer columns`).to.not.be.empty;
       expect(c.spec.versions[0].schema?.openAPIV3Schema, `${c.metadata.name} schema`).to.be.an('object');
     }
+  });
+
+  it('the default IPPool fits its CRD schema and the agent takes it without a problem', () => {
+    const pools = ours.filter((m) => m.obj.kind === 'IPPool');
+    expect(pools.map((m) => m.file)).to.deep.equal(['deploy/ippool.yaml']);
+    const crd = find('CustomResourceDefinition', `${CRD.IPPool.plural}.${TORTIE_GROUP}`)[0].obj as unknown as {
+      spec: { versions: { schema: { openAPIV3Schema: { properties: { spec: { required: string[]; properties: Record<string, { type: string }> } } } } }[] };
+    };
+    const schema = crd.spec.versions[0].schema.openAPIV3Schema.properties.spec;
+    const cm = one('ConfigMap', 'tortie-config') as unknown as { data: Record<string, string> };
+    const parsed = parseConfigText(cm.data['tortie.yaml'], 'deploy/configmap.yaml:tortie.yaml', {
+      env: { NODE_NAME: 'node-a', TORTIE_ROUTER_ID: '192.0.2.1' }, hostname: 'ignored',
+    });
+    if (!parsed.ok) expect.fail('the ConfigMap does not parse');
+    for (const m of pools) {
+      expect(m.obj.apiVersion).to.equal(`${TORTIE_GROUP}/${TORTIE_VERSION}`);
+      const spec = m.obj.spec as Record<string, unknown>;
+      for (const k of schema.required) expect(spec, `${m.file}: spec.${k}`).to.have.property(k);
+      for (const [k, v] of Object.entries(spec)) {
+        expect(schema.properties, `${m.file}: spec.${k} is not in the CRD`).to.have.property(k);
+        expect(typeof v, `${m.file}: spec.${k}`).to.equal(schema.properties[k].type === 'integer' ? 'number' : schema.properties[k].type);
+      }
+      const merged = mergeIpPools(parsed.config, clusterIpPools([m.obj]));
+      expect(merged.problems, m.file).to.deep.equal([]);
+      expect(merged.pools.map((p) => p.name)).to.include(m.obj.metadata.name);
+    }
+  });
+
+  it('the IPPool check can fail: a pool the agent refuses is caught', () => {
+    const cm = one('ConfigMap', 'tortie-config') as unknown as { data: Record<string, string> };
+    const parsed = parseConfigText(cm.data['tortie.yaml'], 'x', { env: { NODE_NAME: 'node-a', TORTIE_ROUTER_ID: '192.0.2.1' }, hostname: 'ignored' });
+    if (!parsed.ok) expect.fail('the ConfigMap does not parse');
+    const bad = { apiVersion: `${TORTIE_GROUP}/${TORTIE_VERSION}`, kind: 'IPPool', metadata: { name: 'bad' }, spec: { cidr: '10.244.0.0/16', blockSize: 12 } };
+    expect(mergeIpPools(parsed.config, clusterIpPools([bad])).problems.join('\n')).to.match(/IPPool bad: spec\.blockSize/);
   });
 
   it('the ConfigMap holds a valid agent configuration and a valid conflist', () => {
