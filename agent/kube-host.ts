@@ -26,7 +26,11 @@ export interface KubeHostOptions {
 export class KubeHost {
   readonly kubeConfig: KubeConfig;
   readonly cluster: ClusterSource;
-  /** Pods, Namespaces and NetworkPolicies: NetworkPolicy's input, and pods' IPAM annotations. */
+  /**
+   * Pods, Namespaces and NetworkPolicies: NetworkPolicy's input, and pods'
+   * IPAM annotations. When NetworkPolicy does not read the API (off, or a
+   * manifest directory), only this node's pods, for the annotations.
+   */
   readonly pods: KubePolicySource;
   private readonly log: Logger;
   private problems = new Set<string>();
@@ -39,7 +43,11 @@ export class KubeHost {
       kubeConfig: this.kubeConfig, nodeName: opts.config.node.name, fallbackAsn: opts.config.node.asn,
       addressCidrs: k.nodeAddressCidrs, log: opts.log,
     });
-    this.pods = new KubePolicySource({ kubeConfig: this.kubeConfig, log: opts.log.child({ source: 'pods' }) });
+    const policyFromApi = opts.config.policy.enabled && opts.config.policy.manifestDir === undefined;
+    this.pods = new KubePolicySource({
+      kubeConfig: this.kubeConfig, log: opts.log.child({ source: 'pods' }),
+      ...(policyFromApi ? {} : { podsOfNode: opts.config.node.name }),
+    });
   }
 
   /** Lists and watches; never throws for an unreachable API (status says stale, the file's peers run alone). */

@@ -47,6 +47,11 @@ export interface InformerOptions<T extends KubernetesObject, R extends Kubernete
   readonly path: string;
   /** Lists the collection (one client-node API call); called once per page when pageSize is set. */
   readonly list: (page: ListPage) => Promise<KubernetesListObject<R>>;
+  /**
+   * A field selector for the watch, e.g. spec.nodeName=node-a. The `list`
+   * function must apply the same selector (rawLister's fieldSelector).
+   */
+  readonly fieldSelector?: string;
   /** List in pages of this many objects (limit + continue), transforming each page before the next. Default: one request. */
   readonly pageSize?: number;
   /**
@@ -191,7 +196,7 @@ export class Informer<T extends KubernetesObject, R extends KubernetesObject = T
         }
       },
     });
-    this.lw = new ListWatch<T>(opts.path, watch, () => this.listOnce(), false);
+    this.lw = new ListWatch<T>(opts.path, watch, () => this.listOnce(), false, undefined, opts.fieldSelector);
     const changed = (): void => opts.onChange();
     this.lw.on('add', changed);
     this.lw.on('update', changed);

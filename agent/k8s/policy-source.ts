@@ -19,6 +19,9 @@
  *    snapshot stay (an outage must neither open nor close the network).
  *  - An object the converter refuses (or keeps fail-closed) is an issue in
  *    the snapshot, shaped like a manifest issue without a file.
+ *  - With `podsOfNode` it keeps only that node's pods (a field selector on
+ *    spec.nodeName) and no Namespaces or NetworkPolicies: what a node whose
+ *    NetworkPolicy does not read the API needs for the IPAM annotation.
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
@@ -41,6 +44,13 @@ export interface KubePolicySourceOptions {
   readonly pageSize?: number;
   /** The pod annotations kept for pod(). Default: tortie.io/ip-addrs. */
   readonly podAnnotations?: readonly string[];
+  /**
+   * Only this node's pods, and no Namespaces or NetworkPolicies: for a node
+   * whose NetworkPolicy is off (or fed from a directory), which needs pods
+   * only for pod() (the IPAM annotation). The list and watch carry the
+   * field selector spec.nodeName=<node>, so the cache holds a node's worth.
+   */
+  readonly podsOfNode?: string;
 }
 
 export type PolicySourceState = 'stopped' | 'starting' | 'synced' | 'stale';
@@ -92,9 +102,11 @@ function sameElements<X>(a: readonly X[], b: readonly X[]): boolean {
 }
 
 export class KubePolicySource implements PolicySource {
-  private readonly namespaces: Informer<Kept<NamespaceInfo>, RawObject>;
+  /** Absent with podsOfNode. */
+  private readonly namespaces: Informer<Kept<NamespaceInfo>, RawObject> | undefined;
   private readonly pods: Informer<Kept<PodInfo>, RawObject>;
-  private readonly policies: Informer<Kept<NetworkPolicyInfo>, RawObject>;
+  /** Absent with podsOfNode. */
+  private readonly policies: Informer<Kept<NetworkPolicyInfo>, RawObject> | undefined;
   private readonly informers: readonly Informer<KubernetesObject, RawObject>[];
   private readonly listeners = new Set<SnapshotListener>();
   private readonly log: Logger;
@@ -115,19 +127,25 @@ export class KubePolicySource implements PolicySource {
     this.log = opts.log;
     this.keepAnnotations = new Set(opts.podAnnotations ?? [ANNOTATION_IP_ADDRS]);
     // Lists are read as raw JSON (raw-list.ts), as watch events arrive, so both convert alike.
-    const make = <I>(kind: PolicyKind, path: string, resource: string, pick: (c: ReturnType<typeof convertObject>) => I | undefined): Informer<Kept<I>, RawObject> => {
+    const make = <I>(kind: PolicyKind, path: string, resource: string, pick: (c: ReturnType<typeof convertObject>) => I | undefined, fieldSelector?: string): Informer<Kept<I>, RawObject> => {
       const inf: Informer<Kept<I>, RawObject> = new Informer<Kept<I>, RawObject>({
-        kubeConfig: opts.kubeConfig, path, resource, list: rawLister<RawObject>(opts.kubeConfig, path), log: opts.log, pageSize: opts.pageSize ?? 100,
+        kubeConfig: opts.kubeConfig, path, resource, list: rawLister<RawObject>(opts.kubeConfig, path, fieldSelector), log: opts.log, pageSize: opts.pageSize ?? 100,
+        ...(fieldSelector !== undefined ? { fieldSelector } : {}),
         onChange: () => this.schedule(), onHealth: () => this.updateState(),
         transform: (raw) => this.keep(kind, raw, pick, inf),
         ...(opts.backoff ? { backoff: opts.backoff } : {}),
       });
       return inf;
     };
-    this.namespaces = make('Namespace', '/api/v1/namespaces', 'namespaces', (c) => c.namespace);
-    this.pods = make('Pod', '/api/v1/pods', 'pods', (c) => c.pod);
-    this.policies = make('NetworkPolicy', '/apis/networking.k8s.io/v1/networkpolicies', 'networkpolicies.networking.k8s.io', (c) => c.policy);
-    this.informers = [this.namespaces, this.pods, this.policies];
+    const node = opts.podsOfNode;
+    this.pods = make('Pod', '/api/v1/pods', 'pods', (c) => c.pod, node !== undefined ? `spec.nodeName=${node}` : undefined);
+    if (node === undefined) {
+      this.namespaces = make('Namespace', '/api/v1/namespaces', 'namespaces', (c) => c.namespace);
+      this.policies = make('NetworkPolicy', '/apis/networking.k8s.io/v1/networkpolicies', 'networkpolicies.networking.k8s.io', (c) => c.policy);
+      this.informers = [this.namespaces, this.pods, this.policies];
+    } else {
+      this.informers = [this.pods];
+    }
   }
 
   /** Converts one API object into what the cache keeps; an unchanged conversion keeps the cached objects. */
@@ -289,7 +307,8 @@ export class KubePolicySource implements PolicySource {
     this.updateState();
     if (this.state === 'stopped' || !this.informers.every((i) => i.status().synced)) return;
     const issues: SourceIssue[] = [];
-    const collect = <I>(inf: Informer<Kept<I>, RawObject>): I[] => {
+    const collect = <I>(inf: Informer<Kept<I>, RawObject> | undefined): I[] => {
+      if (inf === undefined) return [];
       const out: Kept<I>[] = [...inf.list()].sort((a, b) => byKey(a.metadata, b.metadata));
       for (const k of out) if (k.issue) issues.push(k.issue);
       return out.flatMap((k) => (k.info !== undefined ? [k.info] : []));

@@ -18,8 +18,12 @@ import type { ListPage } from './informer.js';
 /** Give up on one list page after this long (the informer retries with backoff). */
 const LIST_TIMEOUT_MS = 60_000;
 
-/** A lister for Informer's `list` option: GET `path` (a collection, e.g. /api/v1/pods) with the page's limit and continue. */
-export function rawLister<R extends KubernetesObject>(kubeConfig: KubeConfig, path: string): (page: ListPage) => Promise<KubernetesListObject<R>> {
+/**
+ * A lister for Informer's `list` option: GET `path` (a collection, e.g.
+ * /api/v1/pods) with the page's limit and continue, and `fieldSelector` if
+ * given (the informer's watch must have the same one).
+ */
+export function rawLister<R extends KubernetesObject>(kubeConfig: KubeConfig, path: string, fieldSelector?: string): (page: ListPage) => Promise<KubernetesListObject<R>> {
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new TortieError('ERR_K8S_NO_CONFIG', 'the kubeconfig has no current cluster');
   const config = createConfiguration({ baseServer: new ServerConfiguration(cluster.server, {}) });
@@ -27,6 +31,7 @@ export function rawLister<R extends KubernetesObject>(kubeConfig: KubeConfig, pa
     const ctx = config.baseServer.makeRequestContext(path, HttpMethod.GET);
     if (page.limit !== undefined) ctx.setQueryParam('limit', String(page.limit));
     if (page._continue !== undefined) ctx.setQueryParam('continue', page._continue);
+    if (fieldSelector !== undefined) ctx.setQueryParam('fieldSelector', fieldSelector);
     ctx.setHeaderParam('Accept', 'application/json');
     ctx.setSignal(AbortSignal.timeout(LIST_TIMEOUT_MS));
     await kubeConfig.applySecurityAuthentication(ctx);

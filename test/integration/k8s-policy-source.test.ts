@@ -34,9 +34,10 @@ describe('k8s: KubePolicySource against a real API server', function () {
   let auditFrom = 0;
   const sources: KubePolicySource[] = [];
 
-  function source(): KubePolicySource {
+  function source(podsOfNode?: string): KubePolicySource {
     const s = new KubePolicySource({
       kubeConfig: kube!.kubeConfig(AGENT_USER), log: silentLogger, debounceMs: 20, pageSize: 2, backoff: { initialMs: 100, maxMs: 1000 },
+      ...(podsOfNode !== undefined ? { podsOfNode } : {}),
     });
     sources.push(s);
     return s;
@@ -50,10 +51,10 @@ describe('k8s: KubePolicySource against a real API server', function () {
   }
 
   /** A pod as the API holds it once a kubelet has started it: phase Running, its IPs in status. */
-  async function createPod(namespace: string, name: string, ips: string[], labels: Record<string, string>, annotations: Record<string, string> = {}): Promise<void> {
+  async function createPod(namespace: string, name: string, ips: string[], labels: Record<string, string>, annotations: Record<string, string> = {}, nodeName?: string): Promise<void> {
     const body: V1Pod = {
       metadata: { namespace, name, labels, annotations },
-      spec: { containers: [{ name: 'c', image: 'busybox', ports: [{ name: 'http', containerPort: 8080 }, { name: 'dns', containerPort: 53, protocol: 'UDP' }] }] },
+      spec: { ...(nodeName !== undefined ? { nodeName } : {}), containers: [{ name: 'c', image: 'busybox', ports: [{ name: 'http', containerPort: 8080 }, { name: 'dns', containerPort: 53, protocol: 'UDP' }] }] },
     };
     const created = await core.createNamespacedPod({ namespace, body });
     created.status = { phase: 'Running', podIP: ips[0], podIPs: ips.map((ip) => ({ ip })) };
@@ -167,6 +168,31 @@ describe('k8s: KubePolicySource against a real API server', function () {
     await until('synced again', () => s.status().state === 'synced', s);
     await createPod('pol-out', 'b', ['10.21.0.2'], { app: 'b' });
     await until('pod b after the outage', () => s.snapshot.pods.some((p) => p.namespace === 'pol-out' && p.name === 'b' && p.ips?.[0] === '10.21.0.2'), s);
+  });
+
+  it('with podsOfNode it keeps only that node\'s pods, asks only for them, and lists no namespaces or policies', async () => {
+    await core.createNamespace({ body: { metadata: { name: 'pol-node' } } });
+    const ann = { [ANNOTATION_IP_ADDRS]: '["10.22.0.9"]' };
+    await createPod('pol-node', 'mine', ['10.22.0.9'], { app: 'a' }, ann, 'node-x');
+    await createPod('pol-node', 'theirs', ['10.22.0.10'], { app: 'a' }, ann, 'node-y');
+    await createPod('pol-node', 'unscheduled', [], { app: 'a' }, ann);
+    const from = kube!.auditEvents(AGENT_USER).length;
+    const s = source('node-x');
+    await s.start();
+    expect(s.status()).to.deep.include({ state: 'synced', synced: true, namespaces: 0, policies: 0 });
+    expect(s.status().resources.map((r) => r.resource)).to.deep.equal(['pods']);
+    expect(s.pod('pol-node', 'mine')).to.deep.equal(ann);
+    expect(s.pod('pol-node', 'theirs')).to.equal(undefined);
+    expect(s.pod('pol-node', 'unscheduled')).to.equal(undefined);
+    expect(s.snapshot.pods.map((p) => `${p.namespace}/${p.name}`)).to.deep.equal(['pol-node/mine']);
+    // A pod bound to this node later arrives through the (selected) watch; others do not.
+    await createPod('pol-node', 'later', ['10.22.0.11'], { app: 'a' }, {}, 'node-x');
+    await createPod('pol-node', 'elsewhere', ['10.22.0.12'], { app: 'a' }, {}, 'node-y');
+    expect(await s.podAnnotations('pol-node', 'later')).to.deep.equal({});
+    expect(await s.podAnnotations('pol-node', 'elsewhere', 300)).to.equal(undefined);
+    const reqs = kube!.auditEvents(AGENT_USER).slice(from).filter((e) => e.stage === 'ResponseComplete' || e.stage === 'ResponseStarted');
+    expect(reqs.map((e) => e.objectRef?.resource)).to.satisfy((r: (string | undefined)[]) => r.length > 0 && r.every((x) => x === 'pods'));
+    for (const e of reqs) expect(decodeURIComponent(e.requestURI), e.requestURI).to.include('fieldSelector=spec.nodeName=node-x');
   });
 
   it('its requests are exactly the policy rows of agent/k8s/access.ts (audit log)', () => {
