@@ -66,6 +66,15 @@ export type PeerValidation = { ok: true; peer: PeerDef } | { ok: false; problems
  * same policy compilation, same refusal of this node's own addresses.
  */
 export function validateBgpPeer(name: string, spec: BgpPeerSpec, file: AgentConfig): PeerValidation {
+  // A router that requires TCP-MD5 silently drops segments without the
+  // option: an unauthenticated session would sit in Connect forever with no
+  // clue why. Say so instead (node:net cannot set TCP_MD5SIG).
+  if (spec.password !== undefined && spec.password !== null) {
+    return {
+      ok: false,
+      problems: [`BGPPeer ${name}: spec.password: TCP-MD5 authentication (RFC 2385) is not supported by this speaker; remove the password here and on the router, or protect the session otherwise (GTSM, ACLs)`],
+    };
+  }
   const peer: Record<string, unknown> = {};
   for (const k of PEER_FIELDS) if (spec[k] !== undefined && spec[k] !== null) peer[k] = spec[k];
   const n = file.node;

@@ -47,7 +47,7 @@ export interface ObjectMeta {
   readonly creationTimestamp?: Date | string;
 }
 
-/** A secret holding a TCP-MD5 password. Stored now; the speaker does not use it yet. */
+/** A secret holding a TCP-MD5 password. The speaker cannot do TCP-MD5: a BGPPeer with one is left out, with a problem that says so. */
 export interface SecretKeyRef {
   readonly name: string;
   readonly key: string;

@@ -79,6 +79,11 @@ describe('k8s BGPPeer: validateBgpPeer (the file\'s rules)', () => {
       spec: { address: '198.51.100.2', asn: 1, import: { defaultResult: 'maybe' } },
       path: 'spec.import.defaultResult',
     },
+    {
+      name: 'a TCP-MD5 password (not supported: the router would drop the session silently)',
+      spec: { address: '198.51.100.2', asn: 1, password: { secretKeyRef: { name: 's', key: 'k' } } },
+      path: 'spec.password',
+    },
   ];
   for (const c of bad) {
     it(`refuses ${c.name} at ${c.path}`, () => {
