@@ -30,6 +30,7 @@ import type { KubeHost } from './kube-host.js';
 import { formatOrigin, type PeerOrigin } from './k8s/merge-peers.js';
 import { NodeGc } from './node-gc.js';
 import { PolicyHost, removePolicyIfDisabled } from './policy-host.js';
+import { readiness } from './readiness.js';
 
 declare const TORTIE_VERSION: string | undefined;
 export const AGENT_VERSION = typeof TORTIE_VERSION === 'string' ? TORTIE_VERSION : 'dev';
@@ -41,8 +42,6 @@ export interface AgentOptions {
   env?: ConfigEnv;
   /** Watch the file for changes (SIGHUP always works). Default true. */
   watchConfig?: boolean;
-  /** Seconds after start before a configured session that never came up stops holding back readiness. */
-  readinessGraceSec?: number;
 }
 
 const ORIGIN_NAMES: Record<number, string> = { [Origin.Igp]: 'igp', [Origin.Egp]: 'egp', [Origin.Incomplete]: 'incomplete' };
@@ -443,15 +442,13 @@ export class Agent {
   // ------------------------------------------------------------ views
 
   ready(): { ready: boolean; notReady: string[] } {
-    const notReady: string[] = [];
-    if (!this.kernel.isReconciled) notReady.push('kernel routes not reconciled yet');
-    if (this.policy) notReady.push(...this.policy.notReady());
-    const graceOver = Date.now() - this.startedAt > (this.opts.readinessGraceSec ?? 30) * 1000;
-    for (const s of this.speaker.peerStatus()) {
-      if (s.state === 'Established' || graceOver || s.lastError) continue;
-      notReady.push(`session ${s.address} not established yet`);
-    }
-    return { ready: notReady.length === 0, notReady };
+    return readiness({
+      kernelReconciled: this.kernel.isReconciled,
+      policyNotReady: this.policy?.notReady() ?? [],
+      sessions: this.speaker.peerStatus().map((s) => ({ address: s.address, state: s.state, failed: s.lastError !== undefined })),
+      sinceStartMs: Date.now() - this.startedAt,
+      graceSec: this.cfg.health.readinessGraceSec,
+    });
   }
 
   sessions(): SessionView[] {

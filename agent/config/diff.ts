@@ -157,6 +157,7 @@ const GLOBAL_FIELDS: readonly [string, (c: AgentConfig) => unknown, boolean][] =
   ['metrics.port', (c) => c.metrics.port, false],
   ['health.address', (c) => c.health.address, false],
   ['health.port', (c) => c.health.port, false],
+  ['health.readinessGraceSec', (c) => c.health.readinessGraceSec, false],
   ['logLevel', (c) => c.logLevel, false],
 ];
 

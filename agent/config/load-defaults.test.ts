@@ -42,7 +42,7 @@ describe('config: defaults and canonical values', () => {
       kubernetes: { enabled: false, nodeAddressCidrs: [], nodeGcGraceSec: 300 },
       paths: { stateDir: '/var/lib/tortie', controlSocket: '/run/tortie/tortie.sock' },
       metrics: { address: '127.0.0.1', port: 9099 },
-      health: { address: '127.0.0.1', port: 9098 },
+      health: { address: '127.0.0.1', port: 9098, readinessGraceSec: 30 },
       logLevel: 'info',
     });
   });

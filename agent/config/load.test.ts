@@ -550,6 +550,14 @@ const BAD: BadCase[] = [
     issues: [{ line: 2, column: 18, path: 'metrics.port', message: 'port 9098 is also used by health ([127.0.0.1]:9098)' }],
   },
   {
+    name: 'a readiness grace above an hour',
+    text: yaml`
+      ${NODE}
+      health: { readinessGraceSec: 7200 }
+    `,
+    issues: [{ line: 2, column: 30, path: 'health.readinessGraceSec', message: '7200 is out of range (0..3600)' }],
+  },
+  {
     name: 'unknown log level',
     text: yaml`
       ${NODE}

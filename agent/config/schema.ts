@@ -115,6 +115,11 @@ export interface EndpointConfig {
   readonly port: number;
 }
 
+export interface HealthConfig extends EndpointConfig {
+  /** After start, sessions not up yet (and not failed) hold readiness back this long. */
+  readonly readinessGraceSec: number;
+}
+
 export interface IpamPoolConfig {
   /** Unique; defaults to "pool-" and the CIDR with dashes. */
   readonly name: string;
@@ -191,7 +196,7 @@ export interface AgentConfig {
   readonly kubernetes: KubernetesConfig;
   readonly paths: PathsConfig;
   readonly metrics: EndpointConfig;
-  readonly health: EndpointConfig;
+  readonly health: HealthConfig;
   readonly logLevel: LogLevel;
 }
 
@@ -211,7 +216,7 @@ export const DEFAULTS = Object.freeze({
   stateDir: '/var/lib/tortie',
   controlSocket: '/run/tortie/tortie.sock',
   metrics: Object.freeze({ address: '127.0.0.1', port: 9099 }),
-  health: Object.freeze({ address: '127.0.0.1', port: 9098 }),
+  health: Object.freeze({ address: '127.0.0.1', port: 9098, readinessGraceSec: 30 }),
   logLevel: 'info',
   ipamReleaseCooldownSec: 30,
   ipamGcGraceSec: 60,

@@ -27,6 +27,9 @@ const NODE_FIELDS = ['name', 'asn', 'routerId', 'sourceAddress', 'sourceAddressV
 const ROUTES_FIELDS = ['originate', 'protocol', 'table'] as const;
 const PATHS_FIELDS = ['stateDir', 'controlSocket'] as const;
 const ENDPOINT_FIELDS = ['address', 'port'] as const;
+const HEALTH_FIELDS = [...ENDPOINT_FIELDS, 'readinessGraceSec'] as const;
+/** An hour: longer would keep a broken node out of rotation for no reason. */
+const MAX_READINESS_GRACE_SEC = 3600;
 /** sun_path holds 108 bytes including the terminating NUL. */
 const MAX_SOCKET_PATH_BYTES = 107;
 
@@ -44,7 +47,11 @@ export function buildConfig(r: Reader, root: Node, env: ConfigEnv): AgentConfig 
   const ipam = readIpam(top.fields('ipam', IPAM_FIELDS), paths.stateDir, kubernetes.enabled);
   const policy = readPolicy(top.fields('policy', POLICY_FIELDS), own, kubernetes.enabled);
   const metrics = readEndpoint(top.fields('metrics', ENDPOINT_FIELDS), DEFAULTS.metrics);
-  const health = readEndpoint(top.fields('health', ENDPOINT_FIELDS), DEFAULTS.health);
+  const healthFields = top.fields('health', HEALTH_FIELDS);
+  const health = {
+    ...readEndpoint(healthFields, DEFAULTS.health),
+    readinessGraceSec: healthFields?.int('readinessGraceSec', 0, MAX_READINESS_GRACE_SEC) ?? DEFAULTS.health.readinessGraceSec,
+  };
   const logLevel = top.oneOf('logLevel', LOG_LEVELS) ?? DEFAULTS.logLevel;
   checkPortClashes(r, root, [
     ...(bgp.listen.enabled ? [{ path: ['bgp', 'listen'], ...bgp.listen }] : []),
