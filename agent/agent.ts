@@ -30,6 +30,7 @@ import type { KubeHost } from './kube-host.js';
 import { formatOrigin, type PeerOrigin } from './k8s/merge-peers.js';
 import { NodeGc } from './node-gc.js';
 import { PolicyHost, removePolicyIfDisabled } from './policy-host.js';
+import { firstByPrefix } from './prefix-order.js';
 import { readiness } from './readiness.js';
 
 declare const TORTIE_VERSION: string | undefined;
@@ -494,13 +495,8 @@ export class Agent {
       if (!r) throw new TortieError('ERR_ROUTE_NOT_FOUND', `no route for ${prefix}`);
       return [r];
     }
-    const out: RouteView[] = [];
-    for (const p of rib.prefixes()) {
-      if (out.length >= limit) break;
-      const r = view(p);
-      if (r) out.push(r);
-    }
-    return out.sort((a, b) => a.prefix.localeCompare(b.prefix, 'en', { numeric: true }));
+    // The first `limit` in prefix order, not the first the table happens to yield.
+    return firstByPrefix(rib.prefixes(), limit).prefixes.flatMap((p) => view(p) ?? []);
   }
 
   status(): StatusView {
