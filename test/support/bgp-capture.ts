@@ -8,6 +8,7 @@
  * that codec, so framing, the few OPEN fields we need and the annotations
  * are read here independently, with minimal parsing.
  */
+import { concatBytes } from './pcap.js';
 
 // ---------------------------------------------------------------- the vector file
 
@@ -435,12 +436,3 @@ export function bytesToHex(bytes: Uint8Array): string {
   return s;
 }
 
-function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}

@@ -324,7 +324,7 @@ export function planBgpSegments(messages: readonly CapturedMessage[], plan: Segm
     pending ??= { from: msg.from, parts: [] };
     pending.parts.push(msg.bytes);
     if (!coalesce.has(i)) {
-      push(pending.from, concat(pending.parts));
+      push(pending.from, concatBytes(pending.parts));
       pending = undefined;
     }
   });
@@ -343,7 +343,8 @@ export function bgpMessagesToPcap(
   return encodePcap(buildTcpConversation(segments, tcp));
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
+/** The parts as one array (the part itself when there is one). */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   if (parts.length === 1) return parts[0];
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let off = 0;
