@@ -27,7 +27,7 @@
  *   b 192.0.2.12 ─┤
  *   c 192.0.2.13 ─┘   (c has the ToR in its file)
  */
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CoreV1Api, CustomObjectsApi, type V1Node } from '@kubernetes/client-node';
@@ -37,13 +37,11 @@ import { ControlClient } from '../../agent/control-client.js';
 import { ANNOTATION_BGP_ADDRESS, TORTIE_GROUP, TORTIE_VERSION } from '../../agent/k8s/types.js';
 import type { IpamAssignResponse, IpamShowView, IpamAllocationsResponse } from '../../ipam/api-types.js';
 import { startBird } from '../support/daemons.js';
-import { ApiBridge, createManifests, KubeCluster, readManifests, ResourceChaos } from '../support/kube/index.js';
+import { AGENT_USER, ApiBridge, type KubeCluster, ResourceChaos, startAgentCluster } from '../support/kube/index.js';
 import { isRoot, requireCommands, run, sleep, Topology, waitFor, type Netns, type TrackedProcess } from '../support/netns.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
-const DEPLOY = join(REPO, 'deploy');
 const TSX = join(REPO, 'node_modules/.bin/tsx');
-const AGENT_USER = 'system:serviceaccount:kube-system:tortie-agent';
 const PROTO = 201;
 const TOR = '192.0.2.1';
 /** Each agent's own loopback (its namespace's), so one port for all. */
@@ -197,17 +195,10 @@ describe('k8s: three agents in namespaces against a real API server', function (
     if (!isRoot()) throw new Error('this test needs root (network namespaces); run it through .ci/run or as root');
     requireCommands(['ip', 'bird', 'birdc']);
     // Fails (ERR_TEST_PREREQ) when the kube-apiserver binary or etcd is missing, like the other k8s tests.
-    kube = await KubeCluster.start({
-      audit: true,
-      users: [{ name: AGENT_USER, groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated'] }],
-    });
+    ({ kube } = await startAgentCluster());
     const admin = kube.kubeConfig();
     core = admin.makeApiClient(CoreV1Api);
     custom = admin.makeApiClient(CustomObjectsApi);
-    const crdFiles = readdirSync(join(DEPLOY, 'crds')).map((f) => join(DEPLOY, 'crds', f));
-    await createManifests(admin, readManifests([...crdFiles, join(DEPLOY, 'rbac.yaml')]));
-    const asAgent = kube.kubeConfig(AGENT_USER).makeApiClient(CoreV1Api);
-    await waitFor('RBAC for the agent', async () => ((await asAgent.listNode()) ? true : undefined), { timeoutMs: 30_000, intervalMs: 100 });
     const kubeconfig = kube.kubeconfigFileFor(AGENT_USER);
 
     bridge = new ApiBridge(kube.server, topo.tmpDir);

@@ -10,8 +10,6 @@
  *     returns, the watches resume and later changes arrive;
  *   - the agent's requests stay within agent/k8s/access.ts (audit log).
  */
-import { join, resolve } from 'node:path';
-import { readdirSync } from 'node:fs';
 import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Node } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { accessGrants } from '../../agent/k8s/access.js';
@@ -21,11 +19,9 @@ import { ANNOTATION_ASN, ANNOTATION_BGP_ADDRESS, TORTIE_GROUP, TORTIE_VERSION } 
 import { diffConfig, effectivePeers, type AgentConfig } from '../../agent/config/index.js';
 import { parseOk, yaml } from '../../agent/config/test-fixtures.js';
 import { silentLogger } from '../../lib/log.js';
-import { createManifests, KubeCluster, readManifests } from '../support/kube/index.js';
+import { AGENT_USER, type KubeCluster, startAgentCluster } from '../support/kube/index.js';
 import { waitFor } from '../support/netns.js';
 
-const DEPLOY = resolve(import.meta.dirname, '../../deploy');
-const AGENT_USER = 'system:serviceaccount:kube-system:tortie-agent';
 const FAST = { backoff: { initialMs: 100, maxMs: 1000 }, debounceMs: 20 };
 
 function fileFor(name: string, address: string): AgentConfig {
@@ -81,19 +77,10 @@ describe('k8s: ClusterSource against a real API server', function () {
   }
 
   before(async () => {
-    kube = await KubeCluster.start({
-      audit: true,
-      users: [{ name: AGENT_USER, groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated'] }],
-    });
+    ({ kube, auditFrom } = await startAgentCluster());
     admin = kube.kubeConfig();
     core = admin.makeApiClient(CoreV1Api);
     custom = admin.makeApiClient(CustomObjectsApi);
-    const crdFiles = readdirSync(join(DEPLOY, 'crds')).map((f) => join(DEPLOY, 'crds', f));
-    await createManifests(admin, readManifests([...crdFiles, join(DEPLOY, 'rbac.yaml')]));
-    // RBAC takes a moment to reach the authorizer's cache; the audit check starts after that.
-    const asAgent = kube.kubeConfig(AGENT_USER).makeApiClient(CoreV1Api);
-    await waitFor('RBAC for the agent', async () => (await asAgent.listNode()) ? true : undefined, { timeoutMs: 30_000, intervalMs: 100 });
-    auditFrom = kube.auditEvents(AGENT_USER).length;
   });
 
   afterEach(async () => {

@@ -5,19 +5,14 @@
  * memory and local stores pass), compare-and-swap between two clients, and
  * an audit-log check that the store makes exactly its rows of access.ts.
  */
-import { readdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { accessGrants } from '../../agent/k8s/access.js';
 import { KubernetesDatastore } from '../../agent/k8s/store-k8s.js';
 import { TORTIE_GROUP, TORTIE_VERSION } from '../../agent/k8s/types.js';
 import { hasCode } from '../../lib/errors.js';
-import { createManifests, KubeCluster, readManifests } from '../support/kube/index.js';
-import { waitFor } from '../support/netns.js';
+import { AGENT_USER, type KubeCluster, startAgentCluster } from '../support/kube/index.js';
 
-const DEPLOY = resolve(import.meta.dirname, '../../deploy');
-const AGENT_USER = 'system:serviceaccount:kube-system:tortie-agent';
 
 async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
   try {
@@ -39,16 +34,8 @@ describe('k8s: the kubernetes IPAM datastore against a real API server', functio
   const key = (kind = 'blocks'): string => `${kind}/t${process.pid}-${++n}`;
 
   before(async () => {
-    kube = await KubeCluster.start({
-      audit: true,
-      users: [{ name: AGENT_USER, groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated'] }],
-    });
-    const crdFiles = readdirSync(join(DEPLOY, 'crds')).map((f) => join(DEPLOY, 'crds', f));
-    await createManifests(kube.kubeConfig(), readManifests([...crdFiles, join(DEPLOY, 'rbac.yaml')]));
+    ({ kube, auditFrom } = await startAgentCluster({ probe: (kc) => new KubernetesDatastore(kc).list('blocks/') }));
     store = new KubernetesDatastore(kube.kubeConfig(AGENT_USER));
-    // RBAC takes a moment to reach the authorizer's cache; the audit check starts after that.
-    await waitFor('RBAC for the agent', async () => ((await store.list('blocks/')) ? true : undefined), { timeoutMs: 30_000, intervalMs: 100 });
-    auditFrom = kube.auditEvents(AGENT_USER).length;
     other = new KubernetesDatastore(kube.kubeConfig(AGENT_USER));
   });
 

@@ -12,18 +12,15 @@
  *   - the source's requests are exactly the 'policy' rows of
  *     agent/k8s/access.ts (audit log).
  */
-import { resolve } from 'node:path';
 import { CoreV1Api, NetworkingV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { accessGrants } from '../../agent/k8s/access.js';
 import { KubePolicySource } from '../../agent/k8s/policy-source.js';
 import { ANNOTATION_IP_ADDRS } from '../../agent/k8s/types.js';
 import { silentLogger } from '../../lib/log.js';
-import { createManifests, KubeCluster, readManifests } from '../support/kube/index.js';
+import { AGENT_USER, type KubeCluster, startAgentCluster } from '../support/kube/index.js';
 import { waitFor } from '../support/netns.js';
 
-const DEPLOY = resolve(import.meta.dirname, '../../deploy');
-const AGENT_USER = 'system:serviceaccount:kube-system:tortie-agent';
 
 describe('k8s: KubePolicySource against a real API server', function () {
   this.timeout(120_000);
@@ -62,17 +59,10 @@ describe('k8s: KubePolicySource against a real API server', function () {
   }
 
   before(async () => {
-    kube = await KubeCluster.start({
-      audit: true,
-      users: [{ name: AGENT_USER, groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated'] }],
-    });
+    ({ kube, auditFrom } = await startAgentCluster({ crds: false, probe: (kc) => kc.makeApiClient(CoreV1Api).listPodForAllNamespaces({ limit: 1 }) }));
     admin = kube.kubeConfig();
     core = admin.makeApiClient(CoreV1Api);
     net = admin.makeApiClient(NetworkingV1Api);
-    await createManifests(admin, readManifests([resolve(DEPLOY, 'rbac.yaml')]));
-    const asAgent = kube.kubeConfig(AGENT_USER).makeApiClient(CoreV1Api);
-    await waitFor('RBAC for the agent', async () => (await asAgent.listPodForAllNamespaces({ limit: 1 })) ? true : undefined, { timeoutMs: 30_000, intervalMs: 100 });
-    auditFrom = kube.auditEvents(AGENT_USER).length;
   });
 
   afterEach(async () => {

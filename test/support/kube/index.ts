@@ -6,3 +6,4 @@ export { makePki, type KubePki } from './certs.js';
 export { createManifests, readManifests, waitForCrds } from './apply.js';
 export { ApiBridge } from './netns-bridge.js';
 export { CHAOS_ANNOTATION, ResourceChaos } from './resource-chaos.js';
+export { AGENT_USER, startAgentCluster, type AgentCluster } from './agent-cluster.js';
