@@ -13,6 +13,7 @@
 import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject, type V1Node } from '@kubernetes/client-node';
 import type { Logger } from '../../lib/log.js';
 import { selectBgpPeers } from './bgp-peers.js';
+import { BurstDebounce } from './burst-debounce.js';
 import { combinedHealth, Informer, type Backoff, type InformerStatus } from './informer.js';
 import { clusterIpPools } from './ip-pools.js';
 import type { ClusterPeers } from './merge-peers.js';
@@ -30,8 +31,10 @@ export interface ClusterSourceOptions {
   /** Prefixes a node's InternalIP must fall in to be its BGP address (e.g. the BGP interface's subnet). Empty: any. */
   readonly addressCidrs?: readonly string[];
   readonly log: Logger;
-  /** Events within this window are applied together. Default 50 ms. */
+  /** Changes are applied once they pause this long. Default 50 ms. */
   readonly debounceMs?: number;
+  /** ... or this long after the first change of a burst that does not pause. Default 500 ms. */
+  readonly maxWaitMs?: number;
   readonly backoff?: Backoff;
 }
 
@@ -82,7 +85,8 @@ export class ClusterSource {
   private emitted = false;
   private state: ClusterState = 'stopped';
   private stateSince = new Date();
-  private timer: NodeJS.Timeout | undefined;
+  /** Changes apply once they pause (debounceMs), or maxWaitMs into a burst that does not. */
+  private readonly debounce: BurstDebounce;
   private lastChangeAt: Date | undefined;
   private changes = 0;
   /** start() has made its first attempt at every resource: only then can a resource not yet connected mean stale. */
@@ -96,6 +100,7 @@ export class ClusterSource {
     this.log = opts.log;
     parseCidrs(opts.addressCidrs ?? []); // a bad CIDR fails here, not on the first event
     this.view = { selfFound: false, selfLabels: {}, defaultAsn: opts.fallbackAsn, problems: [], withoutAddress: [] };
+    this.debounce = new BurstDebounce(() => this.recompute(), opts.debounceMs ?? 50, opts.maxWaitMs ?? 500);
     const core = opts.kubeConfig.makeApiClient(CoreV1Api);
     const custom = opts.kubeConfig.makeApiClient(CustomObjectsApi);
     const common = {
@@ -130,8 +135,7 @@ export class ClusterSource {
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.debounce.cancel();
     await Promise.all(this.informers.map((i) => i.stop()));
     this.setState('stopped');
   }
@@ -210,12 +214,8 @@ export class ClusterSource {
   }
 
   private schedule(): void {
-    if (this.timer || this.state === 'stopped') return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.recompute();
-    }, this.opts.debounceMs ?? 50);
-    this.timer.unref();
+    if (this.state === 'stopped') return;
+    this.debounce.trigger();
   }
 
   /** Rebuilds ClusterPeers from the caches; tells the listeners when it differs. */
