@@ -137,7 +137,7 @@ export interface PolicyAttachmentResponse {
 }
 
 export interface PolicyDetachResponse {
-  /** False when nothing was registered under that container ID (DEL is idempotent). */
+  /** False when nothing was registered under that container ID (and host veth, when given): DEL is idempotent. */
   removed: boolean;
   pod?: string;
 }

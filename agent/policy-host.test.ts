@@ -158,8 +158,20 @@ describe('agent: PolicyHost', () => {
     expect(st).to.deep.include({ enabled: true, backend: 'nft', attachments: 1 });
     expect(st.pods).to.deep.equal([{ pod: 'x/a', state: 'programmed', ifName: 'tt01aaaa', ingressIsolated: true, egressIsolated: false }]);
 
+    // A second interface of the same container (Multus): its own attachment; removing it keeps the first.
+    await c.register({ namespace: 'x', pod: 'a', ifName: 'tt01bbbb', ips: ['10.0.0.2/32'], containerId: 'c1' });
+    expect((await api.get<PolicyStatusView>('/v1/policy/status')).attachments).to.equal(2);
+    expect(await c.unregister('c1', 'tt01bbbb')).to.deep.equal({ removed: true, pod: 'x/a' });
+    expect(await c.unregister('c1', 'tt01bbbb')).to.deep.equal({ removed: false });
+    expect((await api.get<PolicyStatusView>('/v1/policy/status')).attachments).to.equal(1);
+    expect(await c.unregister('c1', 'tt01aaaa')).to.deep.equal({ removed: true, pod: 'x/a' });
+    expect((await api.get<PolicyStatusView>('/v1/policy/status')).attachments).to.equal(0);
+    // Without the veth (an older plugin), every attachment of the container goes.
+    await c.register({ namespace: 'x', pod: 'a', ifName: 'tt01aaaa', ips: ['10.0.0.1/32'], containerId: 'c1' });
+    await c.register({ namespace: 'x', pod: 'a', ifName: 'tt01bbbb', ips: ['10.0.0.2/32'], containerId: 'c1' });
     expect(await c.unregister('c1')).to.deep.equal({ removed: true, pod: 'x/a' });
     expect(await c.unregister('c1')).to.deep.equal({ removed: false });
+    expect((await api.get<PolicyStatusView>('/v1/policy/status')).attachments).to.equal(0);
     expect(await codeOf(api.get('/v1/policy/wait?namespace=x'))).to.equal('ERR_API_BAD_REQUEST');
     expect(await codeOf(api.get('/v1/policy/wait?namespace=x&pod=a&timeoutMs=-1'))).to.equal('ERR_API_BAD_REQUEST');
   });

@@ -216,7 +216,8 @@ export class PolicyHost {
   attach(body: unknown): PolicyAttachmentResponse {
     const e = this.require();
     const a = parseAttachment(body);
-    this.attachments.set(a.containerId, { ...a, seq: ++this.seq });
+    // One entry per host veth: a pod with two tortie interfaces (Multus) has two, and DEL of one keeps the other.
+    this.attachments.set(attachmentKey(a.containerId, a.ifName), { ...a, seq: ++this.seq });
     this.log.info({ pod: `${a.namespace}/${a.pod}`, ifName: a.ifName, ips: a.ips, containerId: a.containerId }, 'pod attachment registered');
     this.push();
     const key = `${a.namespace}/${a.pod}`;
@@ -227,11 +228,16 @@ export class PolicyHost {
     this.require();
     const id = url.searchParams.get('containerId');
     if (id === null || id === '') throw new TortieError('ERR_API_BAD_REQUEST', 'containerId is required');
-    const a = this.attachments.get(id);
-    if (!a) return { removed: false };
-    this.attachments.delete(id);
-    this.log.info({ pod: `${a.namespace}/${a.pod}`, containerId: id }, 'pod attachment removed');
+    // With ifName (the host veth), that attachment; without (older plugins), every one of the container.
+    const ifName = url.searchParams.get('ifName');
+    const gone = [...this.attachments].filter(([k, a]) => (ifName !== null && ifName !== '' ? k === attachmentKey(id, ifName) : a.containerId === id));
+    if (gone.length === 0) return { removed: false };
+    for (const [k, a] of gone) {
+      this.attachments.delete(k);
+      this.log.info({ pod: `${a.namespace}/${a.pod}`, containerId: id, ifName: a.ifName }, 'pod attachment removed');
+    }
     this.push();
+    const a = gone[0][1];
     return { removed: true, pod: `${a.namespace}/${a.pod}` };
   }
 
@@ -299,6 +305,11 @@ export class PolicyHost {
       'GET /v1/policy/status': () => this.status(),
     };
   }
+}
+
+/** Attachments are per container and host veth. */
+function attachmentKey(containerId: string, hostIfName: string): string {
+  return `${containerId}/${hostIfName}`;
 }
 
 /** Checks a POST /v1/policy/attachments body. */

@@ -19,6 +19,7 @@
 import { AgentHttpError, agentRequest } from './agent-http.js';
 import type { CommandContext } from './context.js';
 import { CniError, CniErrorCode } from './spec/index.js';
+import { hostVethName } from './wiring-plan.js';
 
 const NOTHING_TO_DO = new Set(['ERR_AGENT_NOT_RUNNING', 'ERR_POLICY_DISABLED']);
 /** Per call, like PolicyAttachmentsClient's default; the wait gets its own bound on top. */
@@ -84,7 +85,7 @@ export async function reportAttachment(ctx: CommandContext, hostVeth: string, ip
     throw new CniError(CniErrorCode.PolicyFailed, `the agent did not take ${namespace}/${pod}'s attachment for NetworkPolicy: ${(err as Error).message}`, `socket: ${socket}`, { cause: err });
   }
   const undo = async (): Promise<void> => {
-    await unregister(socket, containerId).catch(() => undefined);
+    await unregister(socket, containerId, hostVeth).catch(() => undefined);
   };
   if (waitMs > 0) {
     try {
@@ -98,8 +99,10 @@ export async function reportAttachment(ctx: CommandContext, hostVeth: string, ip
   return { undo };
 }
 
-function unregister(socket: string, containerId: string): Promise<unknown> {
-  return policyCall(socket, 'DELETE', `/v1/policy/attachments?containerId=${encodeURIComponent(containerId)}`, undefined, CALL_TIMEOUT_MS);
+/** Forgets one attachment: the container's, on host veth `hostIfName`. */
+function unregister(socket: string, containerId: string, hostIfName: string): Promise<unknown> {
+  const q = `containerId=${encodeURIComponent(containerId)}&ifName=${encodeURIComponent(hostIfName)}`;
+  return policyCall(socket, 'DELETE', `/v1/policy/attachments?${q}`, undefined, CALL_TIMEOUT_MS);
 }
 
 /** Before DEL unwires: forget the attachment. Never fails the DEL. */
@@ -107,7 +110,7 @@ export async function forgetAttachment(ctx: CommandContext): Promise<void> {
   const policy = ctx.conf.policy;
   if (policy === undefined || !agentPresent(ctx, policy.socket)) return;
   try {
-    await unregister(policy.socket, ctx.env.containerId!);
+    await unregister(policy.socket, ctx.env.containerId!, hostVethName(ctx.conf, ctx.env.containerId!, ctx.env.ifname!));
   } catch (err) {
     if (err instanceof PolicyCallError && NOTHING_TO_DO.has(err.code)) return;
     ctx.warn(`could not tell the agent that ${ctx.env.containerId!} is going: ${(err as Error).message}`);

@@ -82,9 +82,13 @@ export class PolicyAttachmentsClient {
     return call(this.socketPath, 'POST', '/v1/policy/attachments', a, this.timeoutMs);
   }
 
-  /** Before unwiring; idempotent (removed: false when nothing was registered). */
-  unregister(containerId: string): Promise<{ removed: boolean; pod?: string }> {
-    return call(this.socketPath, 'DELETE', `/v1/policy/attachments?containerId=${encodeURIComponent(containerId)}`, undefined, this.timeoutMs);
+  /**
+   * Before unwiring; idempotent (removed: false when nothing was registered).
+   * With `hostIfName`, only that veth's attachment; without, every one of the container.
+   */
+  unregister(containerId: string, hostIfName?: string): Promise<{ removed: boolean; pod?: string }> {
+    const q = `containerId=${encodeURIComponent(containerId)}${hostIfName !== undefined ? `&ifName=${encodeURIComponent(hostIfName)}` : ''}`;
+    return call(this.socketPath, 'DELETE', `/v1/policy/attachments?${q}`, undefined, this.timeoutMs);
   }
 
   /** Resolves when programmed or after `timeoutMs` with programmed: false and a message; never rejects on a timeout of the wait itself. */
