@@ -7,6 +7,7 @@ import { hasCode } from '../lib/errors.js';
 import type { ClusterState, NetworkPolicyInfo } from './compile/model.js';
 import { PolicyEnforcer, withAttachments } from './enforcer.js';
 import { FakeNetfilter } from './testing/fake-netfilter.js';
+import { FakePersistentRunner } from './testing/fake-persistent.js';
 import { simulate } from './testing/packet-sim.js';
 
 const base: ClusterState = {
@@ -24,13 +25,23 @@ function bToA(nf: FakeNetfilter): string {
   return simulate(nf, 'FORWARD', { family: 4, src: '10.0.0.2', dst: '10.0.0.1', proto: 'tcp', dport: 80, inIf: 'tt02bbbb', outIf: 'tt01aaaa', ct: 'NEW' }).verdict;
 }
 
+/** One-shot tool runs, or kept restore processes (restore-session.ts): the enforcer must behave the same. */
+let kept = false;
+function runnerOf(nf: FakeNetfilter): ReturnType<FakeNetfilter['runner']> | FakePersistentRunner {
+  return kept ? new FakePersistentRunner(nf.runner()) : nf.runner();
+}
+
 async function started(nf: FakeNetfilter, families: readonly (4 | 6)[] = [4]): Promise<PolicyEnforcer> {
-  const e = new PolicyEnforcer({ runner: nf.runner(), ifacePrefix: 'tt', families });
+  const e = new PolicyEnforcer({ runner: runnerOf(nf), ifacePrefix: 'tt', families });
   await e.start();
   return e;
 }
 
-describe('PolicyEnforcer', () => {
+for (const mode of ['one-shot', 'kept'] as const) describe(`PolicyEnforcer (${mode} restore processes)`, () => {
+  before(() => {
+    kept = mode === 'kept';
+  });
+
   it('programs the state, and a second apply writes nothing', async () => {
     const nf = new FakeNetfilter();
     const e = await started(nf);
@@ -196,7 +207,7 @@ describe('PolicyEnforcer', () => {
     const nf = new FakeNetfilter();
     nf.otherBackendRules = 2;
     nf.restore(4, '*filter\n:X - [0:0]\nCOMMIT\n');
-    const e = new PolicyEnforcer({ runner: nf.runner(), ifacePrefix: 'tt' });
+    const e = new PolicyEnforcer({ runner: runnerOf(nf), ifacePrefix: 'tt' });
     try {
       await e.start();
       expect.fail('should refuse');
@@ -208,5 +219,31 @@ describe('PolicyEnforcer', () => {
   it('rejects a bad configuration with a code', () => {
     expect(() => new PolicyEnforcer({ runner: new FakeNetfilter().runner(), ifacePrefix: 'bad prefix!' })).to.throw().with.property('code', 'ERR_POLICY_CONFIG');
     expect(() => new PolicyEnforcer({ runner: new FakeNetfilter().runner(), ifacePrefix: 'tt', markBit: 3 })).to.throw().with.property('code', 'ERR_POLICY_CONFIG');
+  });
+});
+
+describe('PolicyEnforcer with kept restore processes', () => {
+  it('writes through one kept process per family and a spare ipset; unused sets are destroyed after the write', async () => {
+    const nf = new FakeNetfilter();
+    const runner = new FakePersistentRunner(nf.runner());
+    const e = new PolicyEnforcer({ runner, ifacePrefix: 'tt', families: [4, 6] });
+    await e.start();
+    e.setState({ ...base, policies: [allowB] });
+    await e.apply();
+    e.setState({ ...base, policies: [denyA] });
+    await e.apply();
+    await e.apply();
+    const tools = runner.started.map((p) => p.argv.join(' '));
+    expect(tools.filter((t) => t.startsWith('iptables-nft-restore'))).to.deep.equal(['iptables-nft-restore --noflush -v']);
+    expect(tools.filter((t) => t.startsWith('ip6tables-nft-restore'))).to.deep.equal(['ip6tables-nft-restore --noflush -v']);
+    // allowB's peer set is no longer used: it outlives the write, then goes.
+    const peerSets = (): string[] => [...nf.sets.keys()].filter((n) => /^TORTIE-S4-/.test(n));
+    expect(peerSets().length).to.equal(1);
+    expect(bToA(nf)).to.equal('DROP');
+    const v = await e.verify();
+    expect(v.ok, JSON.stringify(v)).to.equal(true);
+    expect(peerSets()).to.deep.equal([]);
+    e.close();
+    for (const p of runner.started) await p.cmd.exited;
   });
 });

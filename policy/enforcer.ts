@@ -6,8 +6,9 @@
  *                    this node) and NetworkPolicies; cheap, no I/O
  *   apply()          compile, diff against what is programmed, write the
  *                    difference: `ipset restore` (creates, adds, deletes),
- *                    `iptables-restore --noflush` per family, then
- *                    `ipset restore` (destroys). Calls are serialised
+ *                    `iptables-restore --noflush` per family; sets no
+ *                    rule uses any more are destroyed shortly after,
+ *                    off the write path. Calls are serialised
  *                    and coalesced: callers arriving while one apply waits
  *                    share it.
  *   status / waitProgrammed / show / verify   for the CNI ADD path and the CLI
@@ -22,7 +23,7 @@ import { silentLogger, type Logger } from '../lib/log.js';
 import { detectBackend, type BackendDetection, type BackendPreference } from './backend.js';
 import type { Family } from './compile/cidr.js';
 import { PolicyCompiler, validateOptions, type Compiled, type CompileOptions } from './compile/compile.js';
-import { podKey, type Attachment, type ClusterState } from './compile/model.js';
+import { podKey, type Attachment, type ClusterState, type PodInfo } from './compile/model.js';
 import { BUILTIN_JUMPS } from './compile/names.js';
 import { diffSets, diffTable, programmedSetOf, removeAllText, type ProgrammedSet, type ProgrammedTable, type RenderedRule, type RenderedTable } from './compile/render.js';
 import { explainPod, type PodExplanation } from './compile/show.js';
@@ -39,6 +40,12 @@ export interface EnforcerOptions extends CompileOptions {
   readonly logger?: Logger;
   /** Called after every apply that wrote something or failed (metrics). */
   readonly onApplied?: (r: ApplyResult) => void;
+  /**
+   * Keep restore processes ready between writes when the runner can hold
+   * them (HelperCommandRunner): one iptables-nft-restore per family, and a
+   * spare `ipset restore`. Default true; other runners always run one-shot.
+   */
+  readonly persistentRestore?: boolean;
 }
 
 export type PodPolicyState =
@@ -70,7 +77,7 @@ export interface ApplyResult {
   readonly writeMs: number;
   readonly totalMs: number;
   readonly tables: readonly { family: Family; chainsWritten: number; chainsDeleted: number; rulesWritten: number; jumpsAdded: number; restoreMs: number }[];
-  /** Wall time of each `ipset restore` (before iptables, after iptables; 0 when not run). */
+  /** Wall time of each `ipset restore` (before iptables; the second is 0: unused sets are destroyed later, off the write path). */
   readonly ipsetMs: readonly [number, number];
   readonly sets: { created: number; destroyed: number; membersAdded: number; membersRemoved: number };
   readonly pods: number;
@@ -83,11 +90,43 @@ interface Waiter {
   timer: NodeJS.Timeout;
 }
 
+/**
+ * Unused sets are destroyed once no write has come for this long (the
+ * kernel releases old rules within a grace period; a destroy in the queue
+ * would delay the next write), or at the latest after the max wait.
+ */
+const SET_COLLECT_DELAY_MS = 500;
+const SET_COLLECT_MAX_WAIT_MS = 5_000;
+
 const EMPTY_STATE: ClusterState = { namespaces: [], pods: [], policies: [] };
 
-/** Joins CNI attachments (by namespace/name) onto the pods of a state. */
+/** The joined copy made for a pod object, and the attachment it was made with. */
+const joined = new WeakMap<PodInfo, { attachment: Attachment | undefined; pod: PodInfo }>();
+
+function sameAttachment(a: Attachment | undefined, b: Attachment | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.ifName !== b.ifName || a.ips.length !== b.ips.length) return false;
+  return a.ips.every((ip, i) => ip === b.ips[i]);
+}
+
+/**
+ * Joins CNI attachments (by namespace/name) onto the pods of a state. A pod
+ * whose object and attachment are unchanged since the last join gets the
+ * same joined object back, so the compiler's identity memo keeps its work.
+ */
 export function withAttachments(state: ClusterState, attachments: ReadonlyMap<string, Attachment>): ClusterState {
-  return { ...state, pods: state.pods.map((p) => ({ ...p, attachment: attachments.get(podKey(p)) ?? p.attachment })) };
+  return {
+    ...state,
+    pods: state.pods.map((p) => {
+      const attachment = attachments.get(podKey(p)) ?? p.attachment;
+      if (sameAttachment(attachment, p.attachment)) return p;
+      const memo = joined.get(p);
+      if (memo && sameAttachment(memo.attachment, attachment)) return memo.pod;
+      const pod: PodInfo = { ...p, attachment };
+      joined.set(p, { attachment, pod });
+      return pod;
+    }),
+  };
 }
 
 export class PolicyEnforcer {
@@ -111,13 +150,18 @@ export class PolicyEnforcer {
   private queued: Promise<ApplyResult> | undefined;
   private readonly waiters = new Map<string, Set<Waiter>>();
   private lastResult: ApplyResult | undefined;
+  private closed = false;
+  /** Sets the rules written by the last successful apply may use (undefined: unknown). */
+  private appliedSets: ReadonlySet<string> | undefined;
+  private collectTimer: NodeJS.Timeout | undefined;
+  private collectSince = 0;
 
   constructor(private readonly opts: EnforcerOptions) {
     const problems = validateOptions(opts);
     if (problems.length) throw new TortieError('ERR_POLICY_CONFIG', `invalid policy options: ${problems.join('; ')}`);
     this.log = (opts.logger ?? silentLogger).child({ component: 'policy' });
     this.families = opts.families ?? [4, 6];
-    this.ipset = new IpsetWriter(opts.runner, opts.netns);
+    this.ipset = new IpsetWriter(opts.runner, opts.netns, 'ipset', { persistent: opts.persistentRestore });
     this.compiler = new PolicyCompiler({ ifacePrefix: opts.ifacePrefix, markBit: opts.markBit, families: this.families, nodeAddresses: opts.nodeAddresses });
   }
 
@@ -129,10 +173,19 @@ export class PolicyEnforcer {
   async start(): Promise<BackendDetection> {
     const d = await detectBackend(this.opts.runner, { netns: this.opts.netns, prefer: this.opts.backend });
     this.detection = d;
-    this.tableWriters = new Map(this.families.map((f) => [f, new IptablesWriter(this.opts.runner, d, f, this.opts.netns)]));
+    for (const w of this.tableWriters.values()) w.close();
+    this.tableWriters = new Map(this.families.map((f) => [f, new IptablesWriter(this.opts.runner, d, f, this.opts.netns, { persistent: this.opts.persistentRestore })]));
     this.log.info({ backend: d.backend, reason: d.reason, evidence: d.evidence }, 'iptables backend detected');
     await this.readBack();
+    this.prepareWriters();
     return d;
+  }
+
+  /** Starts the restore processes the next write will use (off the write path). */
+  private prepareWriters(): void {
+    if (this.closed) return;
+    for (const w of this.tableWriters.values()) w.prepare();
+    this.ipset.prepare();
   }
 
   /** Replaces the desired state. Does not write; call apply(). */
@@ -158,7 +211,10 @@ export class PolicyEnforcer {
     if (this.queued) return this.queued;
     const run = this.queue.then(() => {
       this.queued = undefined;
-      return this.applyNow();
+      return this.applyNow().finally(() => {
+        // The next processes start once the caller has its answer, not during this write.
+        setImmediate(() => this.prepareWriters());
+      });
     });
     this.queued = run;
     this.queue = run.catch(() => undefined);
@@ -201,10 +257,11 @@ export class PolicyEnforcer {
         // From here on the kernel may differ from what we know until every step has succeeded.
         this.programmedTables = undefined;
         this.programmedSets = undefined;
+        this.appliedSets = undefined;
         // One tool at a time: run side by side they contend for the same
         // netlink commit path and the CPU, and finish later (measured:
         // 47 ms together against 27 ms in a row at 27k rules).
-        let t = performance.now();
+        const t = performance.now();
         await this.ipset.restore(setsDiff.prepare);
         ipsetMs[0] = performance.now() - t;
         for (const td of tableDiffs) {
@@ -212,13 +269,22 @@ export class PolicyEnforcer {
           await (writers.get(td.fam)?.restore(td.diff.text) ?? Promise.resolve());
           restoreMs.set(td.fam, performance.now() - ts);
         }
-        t = performance.now();
-        await this.ipset.restore(setsDiff.destroy);
-        ipsetMs[1] = performance.now() - t;
         this.programmedTables = new Map(this.families.map((fam) => [fam, programmedOf(c.tables.get(fam) ?? new Map<string, readonly RenderedRule[]>())]));
         const sets = new Map<string, ProgrammedSet>();
-        for (const [n, def] of c.sets) sets.set(n, programmedSetOf(def));
+        for (const [n, def] of c.sets) {
+          const had = progSets.get(n);
+          sets.set(n, had?.def === def ? had : programmedSetOf(def));
+        }
+        // Sets no rule uses any more are destroyed later (collectSets): they
+        // cost nothing while they wait, and destroying them now would wait
+        // for the kernel to release the old rules.
+        for (const n of setsDiff.destroyed) {
+          const had = progSets.get(n);
+          if (had) sets.set(n, had);
+        }
         this.programmedSets = sets;
+        this.appliedSets = new Set(c.sets.keys());
+        if (setsDiff.destroyed.length > 0 || this.collectTimer) this.scheduleCollect();
       }
       this.programmedPods = new Map(c.podFingerprints);
       const t2 = performance.now();
@@ -264,6 +330,57 @@ export class PolicyEnforcer {
       this.opts.onApplied?.(result);
       throw err instanceof TortieError ? err : new TortieError('ERR_POLICY_APPLY', message, { cause: err });
     }
+  }
+
+  /** Destroys the sets the programmed rules no longer use, soon (not on the write path). */
+  private scheduleCollect(): void {
+    if (this.closed) return;
+    const now = performance.now();
+    if (this.collectTimer) {
+      // Wait for a quiet moment (this is called after every write), but not for ever.
+      if (now - this.collectSince >= SET_COLLECT_MAX_WAIT_MS) return;
+      clearTimeout(this.collectTimer);
+    } else this.collectSince = now;
+    this.collectTimer = setTimeout(() => {
+      this.collectTimer = undefined;
+      this.collectSets().catch((err: unknown) => this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'destroying unused ipsets failed; retried after the next apply'));
+    }, SET_COLLECT_DELAY_MS);
+  }
+
+
+  /**
+   * Queued after any apply in progress: destroys our sets that no programmed
+   * rule uses. `delaysMs`: how long to wait for sets the kernel still holds
+   * (none from the timer, so the queue never waits: they are tried later).
+   */
+  private collectSets(delaysMs: readonly number[] = []): Promise<void> {
+    if (this.collectTimer) {
+      clearTimeout(this.collectTimer);
+      this.collectTimer = undefined;
+    }
+    const run = this.queue.then(async () => {
+      const applied = this.appliedSets;
+      const have = this.programmedSets;
+      if (!applied || !have || !this.programmedTables) return;
+      const unused = [...have.keys()].filter((n) => !applied.has(n)).sort();
+      if (unused.length === 0) return;
+      let held: string[];
+      try {
+        // A process of its own: the spare stays ready for the next write.
+        held = await this.ipset.destroySets(unused, delaysMs, { spare: false });
+      } catch (err) {
+        // Some may be gone: read the kernel again before the next diff.
+        this.programmedSets = undefined;
+        throw err;
+      }
+      const keep = new Set(held);
+      const left = new Map(have);
+      for (const n of unused) if (!keep.has(n)) left.delete(n);
+      if (this.programmedSets === have) this.programmedSets = left;
+      if (held.length > 0) this.scheduleCollect();
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
   }
 
   /**
@@ -340,6 +457,8 @@ export class PolicyEnforcer {
   /** `policy verify`: reads the kernel (our chains and sets only) and compares with the desired state. */
   async verify(): Promise<VerifyReport & { backend: string; applyPending: boolean }> {
     const writers = this.requireStarted();
+    // Unused sets waiting to be destroyed would show as extra.
+    if (this.collectTimer) await this.collectSets([10, 25, 50, 100, 250]).catch(() => undefined);
     const tables = new Map<Family, ProgrammedTable>();
     for (const [fam, w] of writers) tables.set(fam, await w.read());
     const sets = await this.ipset.read();
@@ -357,18 +476,24 @@ export class PolicyEnforcer {
       this.programmedSets = undefined;
       for (const [, w] of writers) await w.restore(removeAllText(await w.read()));
       const sets = await this.ipset.read();
-      const names = [...sets.sets.keys(), ...sets.foreignTyped];
-      await this.ipset.restore(names.map((n) => `destroy ${n}`).join('\n') + (names.length ? '\n' : ''));
+      const held = await this.ipset.destroySets([...sets.sets.keys(), ...sets.foreignTyped]);
+      if (held.length > 0) throw new TortieError('ERR_POLICY_IPSET', `ipset: still in use by a kernel component: ${held.join(' ')}`);
       this.programmedPods.clear();
       this.programmedTables = new Map(this.families.map((f) => [f, { chains: new Map(), jumps: new Map() }]));
       this.programmedSets = new Map();
+      this.appliedSets = new Set();
     });
     this.queue = run.catch(() => undefined);
     await run;
   }
 
-  /** Rejects every pending waitProgrammed (shutdown). */
+  /** Rejects every pending waitProgrammed and lets the kept restore processes exit (shutdown). */
   close(): void {
+    this.closed = true;
+    if (this.collectTimer) clearTimeout(this.collectTimer);
+    this.collectTimer = undefined;
+    for (const w of this.tableWriters.values()) w.close();
+    this.ipset.close();
     for (const set of this.waiters.values()) {
       for (const w of set) {
         clearTimeout(w.timer);

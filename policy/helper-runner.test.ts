@@ -32,6 +32,17 @@ describe('HelperCommandRunner (commands started by a small helper process)', fun
     }
   });
 
+  it('close() ends the processes it keeps (spawnPersistent)', async () => {
+    const out: string[] = [];
+    const k = r.spawnPersistent(['cat'], { onStdout: (c) => out.push(c) });
+    k.write('one\n');
+    r.close();
+    const st = await k.exited;
+    expect(st.code).to.equal(0);
+    expect(out.join('')).to.equal('one\n');
+    expect(k.running).to.equal(false);
+  });
+
   it('starts a new helper after the old one is gone', async () => {
     r.close();
     expect((await r.run(['true'])).code).to.equal(0);

@@ -12,11 +12,15 @@
  * ERR_COMMAND_SPAWN and the next run starts a new one.
  *
  * `spawn` (long-lived processes) is passed through to the inner runner.
+ * `spawnPersistent` starts a process (from this process, not the helper)
+ * that holds the event loop only while ref'd: the restore sessions and
+ * spare processes of restore-session.ts, kept between writes.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { TortieError } from '../lib/errors.js';
-import { argvInNetns, NodeCommandRunner, type CommandResult, type CommandRunner, type RunOptions, type RunningCommand, type SpawnOptions } from '../agent/kernel/command-runner.js';
+import { argvInNetns, NodeCommandRunner, spawnPiped, type CommandResult, type CommandRunner, type RunOptions, type RunningCommand, type SpawnOptions } from '../agent/kernel/command-runner.js';
+import type { PersistentCommand, PersistentSpawner } from './restore-session.js';
 
 const HELPER_SOURCE = `
 const { execFile } = require('node:child_process');
@@ -48,10 +52,11 @@ interface Pending {
 
 const DEFAULT_TIMEOUT_MS = 60_000;
 
-export class HelperCommandRunner implements CommandRunner {
+export class HelperCommandRunner implements CommandRunner, PersistentSpawner {
   private child: ChildProcess | undefined;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
+  private readonly keptProcs = new Set<PersistentCommand>();
 
   /**
    * @param netns run the helper (and so every command) inside this network namespace
@@ -136,12 +141,33 @@ export class HelperCommandRunner implements CommandRunner {
     return this.inner.spawn(argv, opts);
   }
 
-  /** Stops the helper (pending runs fail). */
+  /** Runs in the helper's namespace unless `opts.netns` names another, as run() does. Ended by close(). */
+  spawnPersistent(argv: readonly string[], opts: SpawnOptions = {}): PersistentCommand {
+    const cmd = spawnPersistent(argv, {
+      ...opts,
+      netns: opts.netns ?? this.netns,
+      onExit: (st) => {
+        this.keptProcs.delete(cmd);
+        opts.onExit?.(st);
+      },
+    });
+    this.keptProcs.add(cmd);
+    return cmd;
+  }
+
+  /** Stops the helper (pending runs fail) and ends the kept processes (their input closes; they exit). */
   close(): void {
+    for (const k of this.keptProcs) k.end();
+    this.keptProcs.clear();
     const c = this.child;
     this.child = undefined;
     if (!c) return;
     c.stdin?.end();
     this.failAll(c, 'command helper closed');
   }
+}
+
+/** A child process with piped stdio whose handles can be unref'd while it waits for input. */
+export function spawnPersistent(argv: readonly string[], opts: SpawnOptions = {}): PersistentCommand {
+  return spawnPiped(argv, opts);
 }

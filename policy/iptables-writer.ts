@@ -4,13 +4,18 @@
  * and hash comments only) and write a difference with
  * `<backend>-restore --noflush`, which on both backends applies a whole
  * table's input as one transaction.
+ *
+ * On nft, with a runner that can hold processes (HelperCommandRunner),
+ * writes go through one long-lived restore process per family
+ * (restore-session.ts): no start-up and no socket close on the write path.
  */
 import type { CommandRunner } from '../agent/kernel/command-runner.js';
-import { TortieError } from '../lib/errors.js';
+import { hasCode, TortieError } from '../lib/errors.js';
 import type { BackendCommands } from './backend.js';
 import type { Family } from './compile/cidr.js';
 import type { ProgrammedTable } from './compile/render.js';
 import { parseIptablesSave } from './compile/save-parse.js';
+import { canSpawnPersistent, RestoreSession } from './restore-session.js';
 
 /**
  * Seconds to wait for the xtables lock. Legacy only: nft has no such lock,
@@ -20,12 +25,36 @@ import { parseIptablesSave } from './compile/save-parse.js';
 const LOCK_WAIT_SEC = 5;
 
 export class IptablesWriter {
+  /** The kept restore process (nft with a PersistentSpawner runner); see restore-session.ts. */
+  readonly session: RestoreSession | undefined;
+
   constructor(
     private readonly runner: CommandRunner,
     private readonly commands: BackendCommands,
     readonly family: Family,
     private readonly netns?: string,
-  ) {}
+    opts: { persistent?: boolean; helloTimeoutMs?: number } = {},
+  ) {
+    // nft only. Legacy restores work under the host-wide xtables lock, which a kept process must not risk
+    // holding between writes (not measured here), and they cost O(ruleset) per commit anyway.
+    if ((opts.persistent ?? true) && commands.backend === 'nft' && canSpawnPersistent(runner)) {
+      this.session = new RestoreSession(runner, [commands.restore[family], '--noflush', '-v'], netns, { helloTimeoutMs: opts.helloTimeoutMs });
+    }
+  }
+
+  /** True when writes go through a long-lived restore process. */
+  get persistent(): boolean {
+    return this.session !== undefined;
+  }
+
+  /** Starts the restore process ahead of the next write (when persistent). */
+  prepare(): void {
+    this.session?.prepare();
+  }
+
+  close(): void {
+    this.session?.close();
+  }
 
   /** The filter table as save prints it. */
   async saveText(): Promise<string> {
@@ -41,6 +70,15 @@ export class IptablesWriter {
 
   async restore(text: string): Promise<void> {
     if (text === '') return;
+    if (this.session && this.session.unsupported === undefined && !this.session.isClosed) {
+      try {
+        await this.session.write(text);
+        return;
+      } catch (err) {
+        // Nothing was written: the tool does not echo markers; run it one-shot from now on.
+        if (!hasCode(err, 'ERR_POLICY_SESSION_UNSUPPORTED')) throw err;
+      }
+    }
     const argv = [this.commands.restore[this.family], '--noflush', ...(this.commands.backend === 'legacy' ? ['-w', String(LOCK_WAIT_SEC)] : [])];
     const res = await this.runner.run(argv, { netns: this.netns, input: text });
     if (res.code !== 0) {

@@ -107,56 +107,74 @@ export class NodeCommandRunner implements CommandRunner {
   }
 
   spawn(argv: readonly string[], opts: SpawnOptions = {}): RunningCommand {
-    const full = argvInNetns(argv, opts.netns);
-    const child = spawn(full[0], full.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
-    let status: ExitStatus | undefined;
-    let resolveExit: (s: ExitStatus) => void = () => undefined;
-    const exited = new Promise<ExitStatus>((r) => (resolveExit = r));
-    const finish = (s: ExitStatus): void => {
-      if (status !== undefined) return;
-      status = s;
-      opts.onExit?.(s);
-      resolveExit(s);
-    };
-    child.stdout.setEncoding('utf8');
-    child.stderr.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => opts.onStdout?.(chunk));
-    child.stderr.on('data', (chunk: string) => opts.onStderr?.(chunk));
-    // EPIPE when the process died with input pending: its exit tells the story.
-    child.stdin.on('error', () => undefined);
-    child.on('error', (err) => {
-      // 'error' without a following 'close' means it never started.
-      if (child.pid === undefined) finish({ code: null, signal: null, error: err.message });
-    });
-    // 'close' comes after the stdio streams are drained, so onStdout/onStderr have seen everything.
-    child.on('close', (code, signal) => finish({ code, signal }));
-    let stdinOpen = true;
-    return {
-      get pid() {
-        return child.pid;
-      },
-      get running() {
-        return status === undefined;
-      },
-      write(text: string): void {
-        if (stdinOpen && status === undefined && child.stdin.writable) child.stdin.write(text);
-      },
-      end(): void {
-        if (!stdinOpen) return;
-        stdinOpen = false;
-        child.stdin.end();
-      },
-      kill(signal: NodeJS.Signals = 'SIGTERM'): boolean {
-        if (status !== undefined || child.exitCode !== null || child.signalCode !== null) return false;
-        try {
-          return child.kill(signal);
-        } catch {
-          return false;
-        }
-      },
-      exited,
-    };
+    return spawnPiped(argv, opts);
   }
+}
+
+/** A started process whose handles can also be unref'd (not keep Node's event loop alive while it waits). */
+export interface PipedCommand extends RunningCommand {
+  ref(): void;
+  unref(): void;
+}
+
+/** Starts argv (in opts.netns) with piped stdio. Never throws: a start failure is an exit with `error`. */
+export function spawnPiped(argv: readonly string[], opts: SpawnOptions = {}): PipedCommand {
+  const full = argvInNetns(argv, opts.netns);
+  const child = spawn(full[0], full.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+  let status: ExitStatus | undefined;
+  let resolveExit: (s: ExitStatus) => void = () => undefined;
+  const exited = new Promise<ExitStatus>((r) => (resolveExit = r));
+  const finish = (s: ExitStatus): void => {
+    if (status !== undefined) return;
+    status = s;
+    opts.onExit?.(s);
+    resolveExit(s);
+  };
+  child.stdout.setEncoding('utf8');
+  child.stderr.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => opts.onStdout?.(chunk));
+  child.stderr.on('data', (chunk: string) => opts.onStderr?.(chunk));
+  // EPIPE when the process died with input pending: its exit tells the story.
+  child.stdin.on('error', () => undefined);
+  child.on('error', (err) => {
+    // 'error' without a following 'close' means it never started.
+    if (child.pid === undefined) finish({ code: null, signal: null, error: err.message });
+  });
+  // 'close' comes after the stdio streams are drained, so onStdout/onStderr have seen everything.
+  child.on('close', (code, signal) => finish({ code, signal }));
+  let stdinOpen = true;
+  const handles = (): { ref?: () => void; unref?: () => void }[] => [child, child.stdin, child.stdout, child.stderr] as { ref?: () => void; unref?: () => void }[];
+  return {
+    get pid() {
+      return child.pid;
+    },
+    get running() {
+      return status === undefined;
+    },
+    write(text: string): void {
+      if (stdinOpen && status === undefined && child.stdin.writable) child.stdin.write(text);
+    },
+    end(): void {
+      if (!stdinOpen) return;
+      stdinOpen = false;
+      child.stdin.end();
+    },
+    kill(signal: NodeJS.Signals = 'SIGTERM'): boolean {
+      if (status !== undefined || child.exitCode !== null || child.signalCode !== null) return false;
+      try {
+        return child.kill(signal);
+      } catch {
+        return false;
+      }
+    },
+    ref(): void {
+      for (const h of handles()) h.ref?.();
+    },
+    unref(): void {
+      for (const h of handles()) h.unref?.();
+    },
+    exited,
+  };
 }
 
 // ---------------------------------------------------------------- fake

@@ -236,11 +236,11 @@ export function diffSets(desired: ReadonlyMap<string, SetDef>, programmed: Reado
     const haveMembers = have?.members ?? new Set<string>();
     const wantMembers = new Set(want.members);
     // Deletes first: a member whose nomatch flag changes is deleted and added again.
-    for (const m of [...haveMembers].sort(cmp)) {
-      if (!wantMembers.has(m)) {
-        prep.push(`del ${name} ${memberKey(m)}`);
-        removed++;
-      }
+    const gone: string[] = [];
+    for (const m of haveMembers) if (!wantMembers.has(m)) gone.push(m);
+    for (const m of gone.sort(cmp)) {
+      prep.push(`del ${name} ${memberKey(m)}`);
+      removed++;
     }
     for (const m of want.members) {
       if (!haveMembers.has(m)) {

@@ -9,10 +9,10 @@ import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import { NodeCommandRunner } from '../../agent/kernel/command-runner.js';
 import { TortieError } from '../../lib/errors.js';
 import type { Attachment } from '../../policy/compile/model.js';
 import { PolicyEnforcer, withAttachments, type ApplyResult } from '../../policy/enforcer.js';
+import { HelperCommandRunner } from '../../policy/helper-runner.js';
 import { ManifestDirectorySource, type ManifestSnapshot } from '../../policy/manifest-source.js';
 import { Topology, type Netns, type TrackedProcess } from '../support/netns.js';
 import { ALL_PODS, NODE_IP4, NODE_IP6, PORTS, podAddresses, VETH_PREFIX } from './model.js';
@@ -40,6 +40,8 @@ export class NetpolCluster {
   node!: Netns;
   readonly pods = new Map<string, WiredPod>();
   enforcer!: PolicyEnforcer;
+  /** The agent's runner, so conformance runs the production write path (long-lived restore processes). */
+  private readonly runner = new HelperCommandRunner();
   source!: ManifestDirectorySource;
   readonly manifestDir: string;
   private readonly agents = new Map<string, Agent>();
@@ -69,7 +71,7 @@ export class NetpolCluster {
   private async build(): Promise<void> {
     this.node = await prepareNode(this.topo);
     // The enforcer first: every pod is wired into a node that already drops unprogrammed interfaces.
-    this.enforcer = new PolicyEnforcer({ runner: new NodeCommandRunner(), netns: this.node.name, ifacePrefix: VETH_PREFIX, nodeAddresses: [NODE_IP4, NODE_IP6], families: this.opts.ipv6 === false ? [4] : [4, 6] });
+    this.enforcer = new PolicyEnforcer({ runner: this.runner, netns: this.node.name, ifacePrefix: VETH_PREFIX, nodeAddresses: [NODE_IP4, NODE_IP6], families: this.opts.ipv6 === false ? [4] : [4, 6] });
     await this.enforcer.start();
     await this.enforcer.apply();
     // Create all pod namespaces, then wire and start them in parallel.
@@ -220,6 +222,7 @@ export class NetpolCluster {
   async destroy(): Promise<void> {
     this.source?.stop();
     this.enforcer?.close();
+    this.runner.close();
     for (const a of this.agents.values()) a.proc.stdin?.end();
     await this.topo.destroy();
   }
