@@ -14,7 +14,7 @@
  * The modules load on first use only (dynamic import: esbuild keeps them in
  * the bundle but evaluates them lazily), so host-local users load none of it.
  */
-import { AgentHttpError, agentRequest } from './agent-http.js';
+import { AgentHttpError, agentRequest } from '../lib/agent-http.js';
 import type { ExecResult } from './host.js';
 
 export const TORTIE_IPAM_TYPE = 'tortie-ipam';

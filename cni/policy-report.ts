@@ -16,7 +16,7 @@
  * a first http.request costs a CNI invocation about 20 ms more CPU. When the
  * socket file does not exist there is no agent, and nothing is loaded at all.
  */
-import { AgentHttpError, agentRequest } from './agent-http.js';
+import { AgentHttpError, agentRequest } from '../lib/agent-http.js';
 import type { CommandContext } from './context.js';
 import { CniError, CniErrorCode } from './spec/index.js';
 import { hostVethName } from './wiring-plan.js';

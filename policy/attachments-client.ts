@@ -2,14 +2,13 @@
  * The CNI plugin's side of NetworkPolicy: tell the agent which host veth
  * and addresses a pod got (after wiring), forget it (before unwiring), and
  * wait, bounded, until the pod's rules are programmed. HTTP+JSON over the
- * agent's control socket. Deliberately dependency-free (node:http only) so
- * the plugin bundle stays small and cheap to start.
+ * agent's control socket, through lib/agent-http.ts (node:net only).
  *
  * Errors carry a string `code` like TortieError's: ERR_AGENT_NOT_RUNNING
  * (nothing on the socket), ERR_POLICY_DISABLED (the agent does not enforce
  * policy: the plugin skips the calls), or the agent's own code.
  */
-import { request } from 'node:http';
+import { agentRequest, type AgentHttpError, type AgentHttpReply } from '../lib/agent-http.js';
 
 export interface AttachmentInfo {
   namespace: string;
@@ -37,41 +36,20 @@ export class PolicyClientError extends Error {
 
 export const DEFAULT_CONTROL_SOCKET = '/run/tortie/tortie.sock';
 
-function call<T>(socketPath: string, method: string, path: string, body: unknown, timeoutMs: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const req = request({
-      socketPath, path, method, timeout: timeoutMs,
-      headers: payload !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {},
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let value: unknown;
-        try {
-          value = JSON.parse(text);
-        } catch {
-          reject(new PolicyClientError('ERR_API_BAD_RESPONSE', `agent answered ${res.statusCode ?? '?'} with non-JSON: ${text.slice(0, 200)}`));
-          return;
-        }
-        if ((res.statusCode ?? 500) >= 400) {
-          const e = value as { error?: string; code?: string };
-          reject(new PolicyClientError(e.code ?? 'ERR_API', e.error ?? `HTTP ${res.statusCode ?? '?'}`));
-          return;
-        }
-        resolve(value as T);
-      });
-    });
-    req.on('timeout', () => req.destroy(new PolicyClientError('ERR_API_TIMEOUT', `${method} ${path}: no answer within ${timeoutMs} ms`)));
-    req.on('error', (err: NodeJS.ErrnoException) => {
-      if (err instanceof PolicyClientError) reject(err);
-      else if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') reject(new PolicyClientError('ERR_AGENT_NOT_RUNNING', `tortie-agent is not answering on ${socketPath} (${err.code})`));
-      else reject(new PolicyClientError('ERR_API', `${method} ${path} on ${socketPath}: ${err.message}`));
-    });
-    if (payload !== undefined) req.write(payload);
-    req.end();
-  });
+async function call<T>(socketPath: string, method: string, path: string, body: unknown, timeoutMs: number): Promise<T> {
+  let reply: AgentHttpReply;
+  try {
+    reply = await agentRequest(socketPath, method, path, body, timeoutMs);
+  } catch (err) {
+    const e = err as AgentHttpError;
+    if (e.errno === 'ENOENT' || e.errno === 'ECONNREFUSED') throw new PolicyClientError('ERR_AGENT_NOT_RUNNING', `tortie-agent is not answering on ${socketPath} (${e.errno})`);
+    if (e.errno === 'ETIMEDOUT') throw new PolicyClientError('ERR_API_TIMEOUT', `${method} ${path}: no answer within ${timeoutMs} ms`);
+    throw new PolicyClientError('ERR_API', `${method} ${path} on ${socketPath}: ${e.message}`);
+  }
+  const value = reply.body as { error?: string; code?: string } | undefined;
+  if (value?.code === 'ERR_API_BAD_RESPONSE') throw new PolicyClientError('ERR_API_BAD_RESPONSE', `agent answered ${reply.status}: ${value.error ?? ''}`);
+  if (reply.status >= 400) throw new PolicyClientError(value?.code ?? 'ERR_API', value?.error ?? `HTTP ${reply.status}`);
+  return reply.body as T;
 }
 
 export class PolicyAttachmentsClient {

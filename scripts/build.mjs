@@ -13,7 +13,7 @@
 
 import { build, transform } from 'esbuild';
 import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { builtinModules, createRequire } from 'node:module';
+import { builtinModules } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -38,7 +38,6 @@ const BUNDLES = {
  */
 export const NODE_FLAGS = { 'tortie-agent': ['--max-semi-space-size=8'] };
 
-const nodeRequire = createRequire(import.meta.url);
 const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
 
 /**
@@ -61,36 +60,12 @@ const optionalAbsent = {
 };
 
 /**
- * Built-in modules a bundle should load only when first used, not when the
- * bundle starts. The CNI plugin bundles tortie-ipam's code for its
- * in-process mode, and that code imports node:http at the top of a module
- * (its client) that the plugin never calls: it talks to the agent through
- * cni/agent-http.ts. Loading node:http costs about 9 ms of CPU per
- * invocation (docs/benchmarks.md, "CNI").
+ * Built-ins the short-lived CNI binaries must not load: node:http costs a
+ * fresh process about 9 ms of CPU to load and 35 ms for a first request
+ * (docs/benchmarks.md, "CNI"); every client of the control socket uses
+ * lib/agent-http.ts (node:net) instead. The build fails if one creeps in.
  */
-const LAZY_BUILTINS = { tortie: ['node:http'] };
-
-/** Resolves each listed built-in to a shim whose exports are getters that require() the real module on first access. */
-function lazyBuiltins(specs) {
-  const filter = new RegExp(`^(${specs.map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})$`);
-  return {
-    name: 'lazy-builtins',
-    setup(b) {
-      b.onResolve({ filter }, (args) => (args.namespace === 'lazy-builtin' ? { path: args.path, external: true } : { path: args.path, namespace: 'lazy-builtin' }));
-      b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => {
-        const keys = Object.keys(nodeRequire(args.path));
-        return {
-          contents: [
-            'let real;',
-            `const load = () => (real ??= require(${JSON.stringify(args.path)}));`,
-            `for (const k of ${JSON.stringify(keys)}) Object.defineProperty(module.exports, k, { enumerable: true, get: () => load()[k] });`,
-          ].join('\n'),
-          loader: 'js',
-        };
-      });
-    },
-  };
-}
+const FORBIDDEN_BUILTINS = { tortie: ['node:http', 'http'], 'tortie-ipam': ['node:http', 'http'] };
 
 /**
  * V8 keeps a script's source for as long as it runs, as one byte per
@@ -149,7 +124,7 @@ async function bundleOne(name, entry, version) {
       'import.meta.url': '__tortieImportMetaUrl',
     },
     metafile: true,
-    plugins: [optionalAbsent, ...(LAZY_BUILTINS[name] ? [lazyBuiltins(LAZY_BUILTINS[name])] : [])],
+    plugins: [optionalAbsent],
     logLevel: 'warning',
   });
   // Anything left external must be a Node built-in; otherwise the bundle
@@ -159,6 +134,10 @@ async function bundleOne(name, entry, version) {
   const strays = output.imports.filter((i) => i.external && !builtins.has(i.path));
   if (strays.length > 0) {
     throw new Error(`${name}: not bundled: ${strays.map((i) => i.path).join(', ')}`);
+  }
+  const forbidden = output.imports.filter((i) => (FORBIDDEN_BUILTINS[name] ?? []).includes(i.path));
+  if (forbidden.length > 0) {
+    throw new Error(`${name}: imports ${forbidden.map((i) => i.path).join(', ')}, which a CNI binary must not load (use lib/agent-http.ts)`);
   }
   await latin1Only(outfile);
   await chmod(outfile, 0o755);

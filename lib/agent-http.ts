@@ -1,9 +1,13 @@
 /**
  * JSON over HTTP/1.1 on the agent's unix socket, with node:net and nothing
  * else: one request per connection (`Connection: close`), the answer read
- * to its Content-Length (or chunked, or to EOF).
+ * to its Content-Length (or chunked, or to EOF). Every client of the
+ * control socket uses it: tortiectl (agent/control-client.ts), the CNI
+ * plugin, tortie-ipam (ipam/plugin/agent-client.ts) and the policy
+ * attachments client (policy/attachments-client.ts); each maps errors to
+ * its own codes.
  *
- * Why not node:http: this plugin is a short-lived process, and its first
+ * Why not node:http: the plugins are short-lived processes, and a first
  * http.request costs about 35 ms of CPU on this machine (loading and
  * compiling the client, agent and parser), against about 15 ms for a raw
  * node:net exchange (bench/cni/README.md). The agent's control server

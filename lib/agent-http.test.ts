@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AgentHttpError, agentRequest, completeBody, dechunk, parseHead } from './agent-http.js';
 
-describe('cni: agent-http framing', () => {
+describe('lib: agent-http framing', () => {
   const head = (text: string): NonNullable<ReturnType<typeof parseHead>> => parseHead(Buffer.from(text))!;
 
   it('waits for the whole head, then reads status and headers', () => {
@@ -41,7 +41,7 @@ describe('cni: agent-http framing', () => {
   });
 });
 
-describe('cni: agent-http against a real server', () => {
+describe('lib: agent-http against a real server', () => {
   let dir: string;
   const servers: Server[] = [];
   const conns = new Set<Socket>();
