@@ -83,6 +83,8 @@ export class Allocator {
   private needList = true;
   /** When the cache was last read whole (monotonic ms). */
   private listedAtMs = Number.NEGATIVE_INFINITY;
+  /** Keys that `revisions` lists but that hold no block (deleted), with that revision: not read again until it changes. */
+  private absentRevisions = new Map<string, string>();
   private readonly maxAttempts: number;
   private readonly maxBatch: number;
   /** Counters for metrics and tests. */
@@ -95,15 +97,68 @@ export class Allocator {
 
   /** Reads every block. Decoding errors are fatal: a corrupt store must be looked at, not papered over. */
   async load(): Promise<void> {
-    const entries = await this.opts.store.list(BLOCKS_PREFIX);
+    const store = this.opts.store;
+    let changed: string[];
+    if (store.revisions === undefined || this.cache.size === 0) {
+      const entries = await store.list(BLOCKS_PREFIX);
+      const docs = entries.map((e) => ({ doc: decodeBlock(e.value, e.key), revision: e.revision }));
+      const before = new Set(this.cache.cidrs());
+      this.cache.replaceAll(docs);
+      changed = [...new Set([...before, ...this.cache.cidrs()])];
+    } else {
+      changed = await this.loadChanged(store.revisions.bind(store));
+    }
     this.stats.lists++;
-    const docs = entries.map((e) => ({ doc: decodeBlock(e.value, e.key), revision: e.revision }));
-    const before = new Set(this.cache.cidrs());
-    this.cache.replaceAll(docs);
     this.needList = false;
     this.listedAtMs = performance.now();
-    const changed = new Set([...before, ...this.cache.cidrs()]);
-    this.opts.onChange?.([...changed]);
+    this.opts.onChange?.(changed);
+  }
+
+  /**
+   * A full re-read that reads only the blocks whose revision differs from
+   * the cached one (a revision names one write: same revision, same value).
+   * With a hundred blocks of 64 addresses, reading and decoding them all took
+   * 5-25 ms of the event loop on the bench VM, and a claim re-reads the store
+   * (CLAIM_FRESH_MS), so every request queued meanwhile waited that long.
+   */
+  private async loadChanged(revisions: NonNullable<Datastore['revisions']>): Promise<string[]> {
+    const listed = await revisions(BLOCKS_PREFIX);
+    const cachedByKey = new Map<string, { cidr: string; revision: string }>();
+    for (const cidr of this.cache.cidrs()) cachedByKey.set(blockKey(cidr), { cidr, revision: this.cache.entry(cidr)!.revision });
+    const live = new Set<string>();
+    const fresh: { doc: BlockDoc; revision: string }[] = [];
+    const absent = new Map<string, string>();
+    for (const { key, revision } of listed) {
+      const cached = cachedByKey.get(key);
+      if (cached !== undefined && cached.revision === revision) {
+        live.add(cached.cidr);
+        continue;
+      }
+      if (this.absentRevisions.get(key) === revision) {
+        absent.set(key, revision);
+        continue;
+      }
+      const e = await this.opts.store.get(key);
+      if (e === undefined) {
+        absent.set(key, revision);
+        continue;
+      }
+      const doc = decodeBlock(e.value, e.key);
+      fresh.push({ doc, revision: e.revision });
+      live.add(doc.cidr);
+    }
+    this.absentRevisions = absent;
+    const changed: string[] = [];
+    for (const cidr of [...this.cache.cidrs()]) {
+      if (live.has(cidr)) continue;
+      this.cache.delete(cidr);
+      changed.push(cidr);
+    }
+    for (const f of fresh) {
+      this.cache.set(f.doc, f.revision);
+      changed.push(f.doc.cidr);
+    }
+    return changed;
   }
 
   /** The cached blocks, as last confirmed by the store. */

@@ -77,6 +77,8 @@ interface Phase {
   /** CPU time per operation (user + system), in the agent and in this (client) process; undefined where not measured. */
   agentCpuMsPerOp?: number;
   clientCpuMsPerOp?: number;
+  /** Operations per allocator batch (per durable group commit) in the agent; undefined where not measured. */
+  opsPerBatch?: number;
   ops: number;
   clients: number;
   seconds: number;
@@ -121,8 +123,8 @@ async function phase(name: string, clients: number, perClient: number, op: (clie
 }
 
 function row(p: Phase): string {
-  const cpu = (v: number | undefined): string => (v === undefined ? '-' : v.toFixed(2)).padStart(10);
-  return `${p.name.padEnd(38)} ${String(p.clients).padStart(7)} ${String(p.ops).padStart(6)} ${p.perSec.toFixed(0).padStart(9)} ${p.p50Ms.toFixed(2).padStart(8)} ${p.p99Ms.toFixed(2).padStart(8)} ${p.maxMs.toFixed(1).padStart(8)}${cpu(p.agentCpuMsPerOp)}${cpu(p.clientCpuMsPerOp)}`;
+  const cpu = (v: number | undefined, w = 10): string => (v === undefined ? '-' : v.toFixed(2)).padStart(w);
+  return `${p.name.padEnd(38)} ${String(p.clients).padStart(7)} ${String(p.ops).padStart(6)} ${p.perSec.toFixed(0).padStart(9)} ${p.p50Ms.toFixed(2).padStart(8)} ${p.p99Ms.toFixed(2).padStart(8)} ${p.maxMs.toFixed(1).padStart(8)}${cpu(p.agentCpuMsPerOp)}${cpu(p.clientCpuMsPerOp, 11)}${cpu(p.opsPerBatch)}`;
 }
 
 interface Suite {
@@ -153,10 +155,19 @@ async function suite(topo: Topology, label: string, name: string, storeDir: stri
 
     const pid = agent.proc?.pid;
     const results: Phase[] = [];
-    results.push(await phase('assign, sequential', 1, cli.requests, (_c, i) => assign(`s${i}`), pid));
-    results.push(await phase(`assign, ${cli.clients} concurrent clients`, cli.clients, cli.perClient, (c, i) => assign(`c${c}-${i}`), pid));
-    results.push(await phase('release, sequential', 1, cli.requests, (_c, i) => releaseOne(`s${i}`), pid));
-    results.push(await phase(`release, ${cli.clients} concurrent clients`, cli.clients, cli.perClient, (c, i) => releaseOne(`c${c}-${i}`), pid));
+    // The allocator's batch count before and after a phase (one show call, outside the timed part).
+    const batches = async (): Promise<number> => (await agent.client.get<IpamShowView>('/v1/ipam/show')).stats.batches;
+    const measured = async (p: () => Promise<Phase>): Promise<void> => {
+      const b0 = await batches();
+      const r = await p();
+      // The show call itself is one batch.
+      r.opsPerBatch = r.ops / Math.max(1, (await batches()) - b0 - 1);
+      results.push(r);
+    };
+    await measured(() => phase('assign, sequential', 1, cli.requests, (_c, i) => assign(`s${i}`), pid));
+    await measured(() => phase(`assign, ${cli.clients} concurrent clients`, cli.clients, cli.perClient, (c, i) => assign(`c${c}-${i}`), pid));
+    await measured(() => phase('release, sequential', 1, cli.requests, (_c, i) => releaseOne(`s${i}`), pid));
+    await measured(() => phase(`release, ${cli.clients} concurrent clients`, cli.clients, cli.perClient, (c, i) => releaseOne(`c${c}-${i}`), pid));
     const show = await agent.client.get<IpamShowView>('/v1/ipam/show');
 
     if (plugin > 0) {
@@ -197,7 +208,7 @@ async function main(): Promise<void> {
     ];
     const lines = [
       `bench:ipam — ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), Linux ${release()}, Node ${process.version}, load average ${loadAtStart.map((x) => x.toFixed(1)).join(' ')} at start, ${loadavg().map((x) => x.toFixed(1)).join(' ')} at end; fresh connection per request`,
-      'agent cpu, client cpu: CPU time (user + system) per operation in ms, of the agent process and of this client process',
+      'agent cpu, client cpu: CPU time (user + system) per operation in ms, of the agent process and of this client process; ops/batch: operations per allocator batch (one durable write per block per batch)',
     ];
     for (const s of suites) {
       const concurrent = s.results[1];
@@ -205,7 +216,7 @@ async function main(): Promise<void> {
       lines.push(
         '',
         s.label,
-        `${'phase'.padEnd(38)} ${'clients'.padStart(7)} ${'ops'.padStart(6)} ${'ops/s'.padStart(9)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)}${'agent cpu'.padStart(10)}${'client cpu'.padStart(11)}`,
+        `${'phase'.padEnd(38)} ${'clients'.padStart(7)} ${'ops'.padStart(6)} ${'ops/s'.padStart(9)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)}${'agent cpu'.padStart(10)}${'client cpu'.padStart(11)}${'ops/batch'.padStart(10)}`,
         ...s.results.map(row),
         `allocator: ${s.stats.batches} batches, ${s.stats.writes} block writes, ${s.stats.conflicts} conflicts, ${s.stats.retries} retries`,
         `target (≥ 500 assigns/s with ${cli.clients} clients, p99 < 20 ms): ${verdict} — ${concurrent.perSec.toFixed(0)} assigns/s, p99 ${concurrent.p99Ms.toFixed(2)} ms`,

@@ -29,6 +29,12 @@ export interface StoredValue {
   readonly revision: string;
 }
 
+/** A key and its current revision, without the value (Datastore.revisions). */
+export interface KeyRevision {
+  readonly key: string;
+  readonly revision: string;
+}
+
 export interface Datastore {
   /** "memory", "local", "kubernetes": shown by tortiectl and in logs. */
   readonly kind: string;
@@ -36,6 +42,15 @@ export interface Datastore {
   readonly location: string;
   get(key: string): Promise<StoredValue | undefined>;
   list(prefix: string): Promise<StoredValue[]>;
+  /**
+   * Optional, for callers that keep copies: the current revision of every
+   * key that starts with `prefix`, sorted by key, without reading the
+   * values, so that only what changed need be read (with `get`). It may
+   * also list a deleted key (with the revision of its deletion), for which
+   * `get` answers undefined. Costs a fraction of `list` where values are
+   * large (the local store reads only directory entries).
+   */
+  revisions?(prefix: string): Promise<KeyRevision[]>;
   create(key: string, value: unknown): Promise<StoredValue>;
   update(key: string, value: unknown, revision: string): Promise<StoredValue>;
   delete(key: string, revision: string): Promise<void>;

@@ -101,6 +101,25 @@ for (const impl of IMPLEMENTATIONS) {
       expect(await store.list('none/')).to.deep.equal([]);
     });
 
+    it('revisions (where implemented): each live key with the revision get returns, a deleted key at most with a new revision, sorted', async () => {
+      if (store.revisions === undefined) return;
+      await store.create('blocks/b', 2);
+      const a = await store.create('blocks/a', 1);
+      const c = await store.create('blocks/c', 3);
+      await store.create('nodes/n1', 'n');
+      await store.delete('blocks/c', c.revision);
+      const a2 = await store.update('blocks/a', 11, a.revision);
+      const listed = await store.revisions('blocks/');
+      const live = new Map((await store.list('blocks/')).map((e) => [e.key, e.revision]));
+      expect(listed.map((e) => e.key)).to.deep.equal([...listed.map((e) => e.key)].sort());
+      for (const [key, revision] of live) expect(listed.find((e) => e.key === key)?.revision, key).to.equal(revision);
+      expect(listed.find((e) => e.key === 'blocks/a')?.revision).to.equal(a2.revision);
+      const gone = listed.find((e) => e.key === 'blocks/c');
+      if (gone !== undefined) expect([c.revision]).to.not.include(gone.revision);
+      expect(listed.every((e) => e.key.startsWith('blocks/'))).to.equal(true);
+      expect(await store.revisions('none/')).to.deep.equal([]);
+    });
+
     it('refuses keys no implementation can hold', async () => {
       for (const key of ['', '../x', 'a//b', '/abs', 'a/./b', 'a b']) expect(await codeOf(store.create(key, 1)), key).to.equal('ERR_DATASTORE_BAD_KEY');
     });

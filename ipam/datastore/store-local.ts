@@ -60,7 +60,7 @@ import { readdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { TortieError } from '../../lib/errors.js';
-import { DatastoreErrorCode, isValidKey, type Datastore, type StoredValue } from '../core/datastore.js';
+import { DatastoreErrorCode, isValidKey, type Datastore, type KeyRevision, type StoredValue } from '../core/datastore.js';
 
 const REV_RE = /^r([0-9]{1,15})\.json$/;
 const TMP_PREFIX = '.tmp-';
@@ -89,8 +89,10 @@ function unavailable(what: string, err: unknown): TortieError {
 
 export class LocalDatastore implements Datastore {
   readonly kind = 'local';
-  /** Key directories known to exist (they are never removed). */
-  private readonly knownDirs = new Set<string>();
+  /** Key directories known to exist (they are never removed), with the flush that makes their names durable. */
+  private readonly knownDirs = new Map<string, Promise<void>>();
+  /** Directories we created whose names' flush failed, with the first one created: flushed again on the next write. */
+  private readonly unflushedDirs = new Map<string, string>();
 
   constructor(readonly location: string) {}
 
@@ -142,7 +144,7 @@ export class LocalDatastore implements Datastore {
     return join(this.location, ...key.split('/'));
   }
 
-  private revisions(dir: string): number[] {
+  private revisionNumbers(dir: string): number[] {
     let names: string[];
     try {
       names = readdirSync(dir);
@@ -161,7 +163,7 @@ export class LocalDatastore implements Datastore {
   private current(key: string): Current {
     const dir = this.keyDir(key);
     for (let attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
-      const revs = this.revisions(dir);
+      const revs = this.revisionNumbers(dir);
       if (revs.length === 0) return { rev: 0, live: false };
       const rev = revs[revs.length - 1];
       let text: string;
@@ -190,6 +192,32 @@ export class LocalDatastore implements Datastore {
   }
 
   async list(prefix: string): Promise<StoredValue[]> {
+    const keys = this.keysUnder(prefix);
+    const out: StoredValue[] = [];
+    for (const [i, key] of keys.entries()) {
+      if (i > 0 && i % LIST_YIELD_EVERY === 0) await yieldToLoop();
+      const c = this.current(key);
+      if (c.live) out.push({ key, value: c.value, revision: String(c.rev) });
+    }
+    return out;
+  }
+
+  /**
+   * Each key's highest revision number, from the directory entries alone
+   * (no revision file is read, so a deleted key is listed too).
+   */
+  async revisions(prefix: string): Promise<KeyRevision[]> {
+    const out: KeyRevision[] = [];
+    for (const [i, key] of this.keysUnder(prefix).entries()) {
+      if (i > 0 && i % (LIST_YIELD_EVERY * 4) === 0) await yieldToLoop();
+      const revs = this.revisionNumbers(this.keyDir(key));
+      if (revs.length > 0) out.push({ key, revision: String(revs[revs.length - 1]) });
+    }
+    return out;
+  }
+
+  /** The keys that start with `prefix`, sorted. */
+  private keysUnder(prefix: string): string[] {
     const cut = prefix.lastIndexOf('/');
     const dirKey = cut < 0 ? '' : prefix.slice(0, cut);
     const namePrefix = prefix.slice(cut + 1);
@@ -201,14 +229,7 @@ export class LocalDatastore implements Datastore {
       if (errno(err) === 'ENOENT') return [];
       throw unavailable(`cannot list ${dir}`, err);
     }
-    const keys = names.filter((n) => n.startsWith(namePrefix) && !n.startsWith('.')).sort().map((n) => (dirKey === '' ? n : `${dirKey}/${n}`));
-    const out: StoredValue[] = [];
-    for (const [i, key] of keys.entries()) {
-      if (i > 0 && i % LIST_YIELD_EVERY === 0) await yieldToLoop();
-      const c = this.current(key);
-      if (c.live) out.push({ key, value: c.value, revision: String(c.rev) });
-    }
-    return out;
+    return names.filter((n) => n.startsWith(namePrefix) && !n.startsWith('.')).sort().map((n) => (dirKey === '' ? n : `${dirKey}/${n}`));
   }
 
   async create(key: string, value: unknown): Promise<StoredValue> {
@@ -237,7 +258,7 @@ export class LocalDatastore implements Datastore {
    * past this check is caught in step 3).
    */
   private requireCurrent(key: string, rev: number): void {
-    const revs = this.revisions(this.keyDir(key));
+    const revs = this.revisionNumbers(this.keyDir(key));
     const top = revs.length > 0 ? revs[revs.length - 1] : undefined;
     if (top !== rev) {
       throw new TortieError(DatastoreErrorCode.Conflict, `${key}: revision ${rev} is no longer current${top === undefined ? ' (the key is gone)' : ` (${top} is)`}`);
@@ -251,7 +272,8 @@ export class LocalDatastore implements Datastore {
   /** Steps 1-5 of the header comment. Returns the revision written. */
   private async write(key: string, rev: number, content: RevisionFile): Promise<number> {
     const dir = this.keyDir(key);
-    await this.ensureDir(dir);
+    const dirDurable = this.ensureDir(dir);
+    dirDurable.catch(() => undefined); // awaited below, after this write's own flushes
     const tmp = join(dir, `${TMP_PREFIX}${process.pid}-${tmpTag}-${tmpCounter++}`);
     const target = join(dir, `r${rev}.json`);
     try {
@@ -274,27 +296,53 @@ export class LocalDatastore implements Datastore {
       throw unavailable(`cannot link ${key} r${rev}`, err);
     }
     removeQuietly(tmp);
-    const revs = this.revisions(dir);
+    const revs = this.revisionNumbers(dir);
     const top = revs.length > 0 ? revs[revs.length - 1] : 0;
     if (top > rev) {
       throw new TortieError(DatastoreErrorCode.Unavailable, `${key}: revision ${rev} is not the newest (${top} is); read again to learn whether it took effect`);
     }
     await this.fsyncDir(dir);
+    await dirDurable;
     for (const old of revs) if (old < rev) removeQuietly(join(dir, `r${old}.json`));
     return rev;
   }
 
-  private async ensureDir(dir: string): Promise<void> {
-    if (this.knownDirs.has(dir)) return;
-    let first: string | undefined;
+  /**
+   * Creates the key's directory if needed, at once (the write's temporary
+   * file goes in it), and returns the flush that makes the names of new
+   * directories durable. The write awaits it after its own flushes, not
+   * before them, so a claim (a new block) costs one flush round less: the
+   * order does not matter, since a revision whose directory's name is not
+   * durable is as absent after a crash as one never written. Later writes to
+   * the same directory await the same flush.
+   */
+  private ensureDir(dir: string): Promise<void> {
+    const known = this.knownDirs.get(dir);
+    if (known !== undefined) return known;
+    let created: string | undefined;
     try {
-      first = mkdirSync(dir, { recursive: true, mode: 0o700 });
+      created = mkdirSync(dir, { recursive: true, mode: 0o700 }) ?? this.unflushedDirs.get(dir);
     } catch (err) {
       throw unavailable(`cannot create ${dir}`, err);
     }
-    this.knownDirs.add(dir);
-    if (first === undefined) return;
-    // New directories: make their names durable, from the first one created up to the store's directory.
+    const first = created;
+    if (first === undefined) {
+      const done = Promise.resolve();
+      this.knownDirs.set(dir, done);
+      return done;
+    }
+    const durable = this.flushNewDirs(dir, first);
+    this.knownDirs.set(dir, durable);
+    durable.then(() => this.unflushedDirs.delete(dir), () => {
+      // Flush again on the next write to this directory.
+      this.knownDirs.delete(dir);
+      this.unflushedDirs.set(dir, first);
+    });
+    return durable;
+  }
+
+  /** fsyncs the parents of the directories created, from the first one created up to the store's directory. */
+  private async flushNewDirs(dir: string, first: string): Promise<void> {
     for (let d = dirname(dir); d.length >= this.location.length; d = dirname(d)) {
       await this.fsyncDir(d);
       if (d === this.location || d === dirname(first)) break;

@@ -12,7 +12,7 @@
  * Values are deep-copied through JSON in both directions, as a real store would.
  */
 import { TortieError } from '../../lib/errors.js';
-import { DatastoreErrorCode, isValidKey, type Datastore, type StoredValue } from '../core/datastore.js';
+import { DatastoreErrorCode, isValidKey, type Datastore, type KeyRevision, type StoredValue } from '../core/datastore.js';
 
 export type StoreOp = 'get' | 'list' | 'create' | 'update' | 'delete';
 export type FaultKind = 'conflict' | 'unavailable' | 'lost-ack';
@@ -68,6 +68,13 @@ export class MemoryDatastore implements Datastore {
     this.check('list', prefix);
     const keys = [...this.data.keys()].filter((k) => k.startsWith(prefix)).sort();
     return Promise.resolve(keys.map((k) => this.out(k, this.data.get(k)!)));
+  }
+
+  /** Faults as for list. */
+  revisions(prefix: string): Promise<KeyRevision[]> {
+    this.check('list', prefix);
+    const keys = [...this.data.keys()].filter((k) => k.startsWith(prefix)).sort();
+    return Promise.resolve(keys.map((k) => ({ key: k, revision: String(this.data.get(k)!.revision) })));
   }
 
   create(key: string, value: unknown): Promise<StoredValue> {
