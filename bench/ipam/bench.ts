@@ -17,6 +17,7 @@
  *   --clients C      concurrent clients (default 16)
  *   --per-client M   assigns per concurrent client (default 250)
  *   --plugin K       tortie-ipam ADD+DEL pairs, sequential (default 30; 0 skips)
+ *   --paced-rate R   offered load of the open-loop phase, assigns/s from all clients (default 500)
  *   --json FILE      also write the results as JSON
  *   --profile DIR    run the agents with --cpu-prof, writing their CPU profiles to DIR
  */
@@ -35,6 +36,8 @@ interface Cli {
   clients: number;
   perClient: number;
   plugin: number;
+  /** Offered load of the open-loop phase (assigns/s, all clients together). */
+  pacedRate: number;
   json?: string;
   profile?: string;
 }
@@ -51,7 +54,7 @@ function parseCli(argv: readonly string[]): Cli {
     if (!Number.isInteger(v) || v < 0) throw new TortieError('ERR_BENCH_USAGE', `--${k} takes a non-negative integer`);
     return v;
   };
-  return { requests: int('requests', 2000), clients: Math.max(1, int('clients', 16)), perClient: int('per-client', 250), plugin: int('plugin', 30), json: opts.get('json'), profile: opts.get('profile') };
+  return { requests: int('requests', 2000), clients: Math.max(1, int('clients', 16)), perClient: int('per-client', 250), plugin: int('plugin', 30), pacedRate: Math.max(1, int('paced-rate', 500)), json: opts.get('json'), profile: opts.get('profile') };
 }
 
 /** One request on a fresh connection; resolves with the latency in ms. */
@@ -122,6 +125,40 @@ async function phase(name: string, clients: number, perClient: number, op: (clie
   return p;
 }
 
+/**
+ * Open loop: `clients` clients together offer `ratePerSec` requests a
+ * second, each client on its own schedule (evenly staggered), whether or
+ * not its previous request has been answered. Latency counts from the
+ * scheduled send, so a stall delays the requests queued behind it
+ * (no coordinated omission). The latency at a given offered load, as
+ * opposed to phase(), which runs the agent flat out.
+ */
+async function pacedPhase(name: string, clients: number, ratePerSec: number, total: number, op: (client: number, i: number) => Promise<number>, agentPid?: number): Promise<Phase> {
+  const lat: number[] = [];
+  const agent0 = agentPid !== undefined ? processCpuMs(agentPid) : 0;
+  const client0 = process.cpuUsage();
+  const perClient = Math.ceil(total / clients);
+  const intervalMs = (1000 * clients) / ratePerSec;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: clients }, async (_, c) => {
+    const inFlight: Promise<void>[] = [];
+    for (let i = 0; i < perClient; i++) {
+      const due = t0 + (c * intervalMs) / clients + i * intervalMs;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      inFlight.push(op(c, i).then(() => {
+        lat.push(performance.now() - due);
+      }));
+    }
+    await Promise.all(inFlight);
+  }));
+  const p = summarize(name, clients, lat, (performance.now() - t0) / 1000);
+  const client = process.cpuUsage(client0);
+  p.clientCpuMsPerOp = (client.user + client.system) / 1000 / Math.max(1, lat.length);
+  if (agentPid !== undefined) p.agentCpuMsPerOp = (processCpuMs(agentPid) - agent0) / Math.max(1, lat.length);
+  return p;
+}
+
 function row(p: Phase): string {
   const cpu = (v: number | undefined, w = 10): string => (v === undefined ? '-' : v.toFixed(2)).padStart(w);
   return `${p.name.padEnd(38)} ${String(p.clients).padStart(7)} ${String(p.ops).padStart(6)} ${p.perSec.toFixed(0).padStart(9)} ${p.p50Ms.toFixed(2).padStart(8)} ${p.p99Ms.toFixed(2).padStart(8)} ${p.maxMs.toFixed(1).padStart(8)}${cpu(p.agentCpuMsPerOp)}${cpu(p.clientCpuMsPerOp, 11)}${cpu(p.opsPerBatch)}`;
@@ -168,6 +205,10 @@ async function suite(topo: Topology, label: string, name: string, storeDir: stri
     await measured(() => phase(`assign, ${cli.clients} concurrent clients`, cli.clients, cli.perClient, (c, i) => assign(`c${c}-${i}`), pid));
     await measured(() => phase('release, sequential', 1, cli.requests, (_c, i) => releaseOne(`s${i}`), pid));
     await measured(() => phase(`release, ${cli.clients} concurrent clients`, cli.clients, cli.perClient, (c, i) => releaseOne(`c${c}-${i}`), pid));
+    // The latency at the target's rate rather than flat out (open loop, 8 s), then its cleanup.
+    const pacedTotal = cli.pacedRate * 8;
+    await measured(() => pacedPhase(`assign, ${cli.clients} clients at ${cli.pacedRate}/s`, cli.clients, cli.pacedRate, pacedTotal, (c, i) => assign(`p${c}-${i}`), pid));
+    await phase('paced release', cli.clients, Math.ceil(pacedTotal / cli.clients), (c, i) => releaseOne(`p${c}-${i}`));
     const show = await agent.client.get<IpamShowView>('/v1/ipam/show');
 
     if (plugin > 0) {
@@ -219,7 +260,8 @@ async function main(): Promise<void> {
         `${'phase'.padEnd(38)} ${'clients'.padStart(7)} ${'ops'.padStart(6)} ${'ops/s'.padStart(9)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)}${'agent cpu'.padStart(10)}${'client cpu'.padStart(11)}${'ops/batch'.padStart(10)}`,
         ...s.results.map(row),
         `allocator: ${s.stats.batches} batches, ${s.stats.writes} block writes, ${s.stats.conflicts} conflicts, ${s.stats.retries} retries`,
-        `target (≥ 500 assigns/s with ${cli.clients} clients, p99 < 20 ms): ${verdict} — ${concurrent.perSec.toFixed(0)} assigns/s, p99 ${concurrent.p99Ms.toFixed(2)} ms`,
+        `target (≥ 500 assigns/s with ${cli.clients} clients, p99 < 20 ms): ${verdict} — ${concurrent.perSec.toFixed(0)} assigns/s, p99 ${concurrent.p99Ms.toFixed(2)} ms, flat out`,
+        ...s.results.filter((r) => r.name.includes('/s')).map((r) => `  at an offered ${cli.pacedRate} assigns/s (open loop): ${r.perSec.toFixed(0)} assigns/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms`),
       );
     }
     process.stdout.write(`${lines.join('\n')}\n`);
