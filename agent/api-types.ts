@@ -127,6 +127,8 @@ export interface PolicyAttachmentRequest {
   ifName: string;
   ips: string[];
   containerId: string;
+  /** The pod-side interface (CNI_IFNAME); DEL names it to forget just this attachment. Absent from older plugins. */
+  podIfName?: string;
 }
 
 export interface PolicyAttachmentResponse {
@@ -137,7 +139,7 @@ export interface PolicyAttachmentResponse {
 }
 
 export interface PolicyDetachResponse {
-  /** False when nothing was registered under that container ID (and host veth, when given): DEL is idempotent. */
+  /** False when nothing was registered under that container ID (and pod interface, when given): DEL is idempotent. */
   removed: boolean;
   pod?: string;
 }

@@ -28,7 +28,7 @@ export class ControlClient {
     }
     const value = reply.body as { error?: string; code?: string } | undefined;
     if (value?.code === 'ERR_API_BAD_RESPONSE' || value === undefined) {
-      throw new TortieError('ERR_API_BAD_RESPONSE', `agent answered ${reply.status} with ${value?.error ?? 'an empty body'}`);
+      throw new TortieError('ERR_API_BAD_RESPONSE', `HTTP ${reply.status}: ${value?.error ?? 'an empty body'}`);
     }
     if (reply.status >= 400) throw new TortieError(value.code ?? 'ERR_API', value.error ?? `HTTP ${reply.status}`);
     return reply.body as T;

@@ -158,19 +158,20 @@ describe('agent: PolicyHost', () => {
     expect(st).to.deep.include({ enabled: true, backend: 'nft', attachments: 1 });
     expect(st.pods).to.deep.equal([{ pod: 'x/a', state: 'programmed', ifName: 'tt01aaaa', ingressIsolated: true, egressIsolated: false }]);
 
-    // A second interface of the same container (Multus): its own attachment; removing it keeps the first.
-    await c.register({ namespace: 'x', pod: 'a', ifName: 'tt01bbbb', ips: ['10.0.0.2/32'], containerId: 'c1' });
-    expect((await api.get<PolicyStatusView>('/v1/policy/status')).attachments).to.equal(2);
-    expect(await c.unregister('c1', 'tt01bbbb')).to.deep.equal({ removed: true, pod: 'x/a' });
-    expect(await c.unregister('c1', 'tt01bbbb')).to.deep.equal({ removed: false });
-    expect((await api.get<PolicyStatusView>('/v1/policy/status')).attachments).to.equal(1);
-    expect(await c.unregister('c1', 'tt01aaaa')).to.deep.equal({ removed: true, pod: 'x/a' });
-    expect((await api.get<PolicyStatusView>('/v1/policy/status')).attachments).to.equal(0);
-    // Without the veth (an older plugin), every attachment of the container goes.
-    await c.register({ namespace: 'x', pod: 'a', ifName: 'tt01aaaa', ips: ['10.0.0.1/32'], containerId: 'c1' });
-    await c.register({ namespace: 'x', pod: 'a', ifName: 'tt01bbbb', ips: ['10.0.0.2/32'], containerId: 'c1' });
+    // Without a pod interface (an older plugin), every attachment of the container goes.
     expect(await c.unregister('c1')).to.deep.equal({ removed: true, pod: 'x/a' });
     expect(await c.unregister('c1')).to.deep.equal({ removed: false });
+    // Per pod interface: a second interface of the same container (Multus) is its own attachment, and
+    // forgetting it keeps the first, whose rules then apply again.
+    await c.register({ namespace: 'x', pod: 'a', ifName: 'tt01aaaa', ips: ['10.0.0.1/32'], containerId: 'c1', podIfName: 'eth0' });
+    await c.register({ namespace: 'x', pod: 'a', ifName: 'tt01bbbb', ips: ['10.0.0.2/32'], containerId: 'c1', podIfName: 'net1' });
+    expect((await api.get<PolicyStatusView>('/v1/policy/status')).attachments).to.equal(2);
+    expect(await c.unregister('c1', 'net1')).to.deep.equal({ removed: true, pod: 'x/a' });
+    expect(await c.unregister('c1', 'net1')).to.deep.equal({ removed: false });
+    expect((await api.get<PolicyStatusView>('/v1/policy/status')).attachments).to.equal(1);
+    expect((await c.waitProgrammed('x', 'a', 2000)).programmed).to.equal(true);
+    expect((await api.get<PolicyShowView>('/v1/policy/pods/x/a')).ifName).to.equal('tt01aaaa');
+    expect(await c.unregister('c1', 'eth0')).to.deep.equal({ removed: true, pod: 'x/a' });
     expect((await api.get<PolicyStatusView>('/v1/policy/status')).attachments).to.equal(0);
     expect(await codeOf(api.get('/v1/policy/wait?namespace=x'))).to.equal('ERR_API_BAD_REQUEST');
     expect(await codeOf(api.get('/v1/policy/wait?namespace=x&pod=a&timeoutMs=-1'))).to.equal('ERR_API_BAD_REQUEST');
@@ -243,6 +244,7 @@ describe('agent: PolicyHost', () => {
     { name: 'a namespace with capitals', body: { namespace: 'X', pod: 'a', ifName: 'tt1', ips: [], containerId: 'c' }, has: 'is not a Kubernetes name' },
     { name: 'an interface name too long', body: { namespace: 'x', pod: 'a', ifName: 'tt0123456789abcdef', ips: [], containerId: 'c' }, has: 'is not an interface name' },
     { name: 'ips not strings', body: { namespace: 'x', pod: 'a', ifName: 'tt1', ips: [1], containerId: 'c' }, has: 'ips must be a list' },
+    { name: 'a pod interface that is not a name', body: { namespace: 'x', pod: 'a', ifName: 'tt1', ips: [], containerId: 'c', podIfName: 'eth 0' }, has: 'podIfName "eth 0" is not an interface name' },
   ];
   for (const b of bad) {
     it(`rejects an attachment: ${b.name}`, () => {

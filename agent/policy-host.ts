@@ -216,8 +216,10 @@ export class PolicyHost {
   attach(body: unknown): PolicyAttachmentResponse {
     const e = this.require();
     const a = parseAttachment(body);
-    // One entry per host veth: a pod with two tortie interfaces (Multus) has two, and DEL of one keeps the other.
-    this.attachments.set(attachmentKey(a.containerId, a.ifName), { ...a, seq: ++this.seq });
+    // One entry per container and pod-side interface (CNI_IFNAME, the same on ADD and DEL): DEL of a
+    // pod's second tortie interface (Multus) keeps the first's entry. Rules follow one interface per
+    // pod, the latest registered (push()).
+    this.attachments.set(attachmentKey(a.containerId, a.podIfName), { ...a, seq: ++this.seq });
     this.log.info({ pod: `${a.namespace}/${a.pod}`, ifName: a.ifName, ips: a.ips, containerId: a.containerId }, 'pod attachment registered');
     this.push();
     const key = `${a.namespace}/${a.pod}`;
@@ -228,9 +230,9 @@ export class PolicyHost {
     this.require();
     const id = url.searchParams.get('containerId');
     if (id === null || id === '') throw new TortieError('ERR_API_BAD_REQUEST', 'containerId is required');
-    // With ifName (the host veth), that attachment; without (older plugins), every one of the container.
-    const ifName = url.searchParams.get('ifName');
-    const gone = [...this.attachments].filter(([k, a]) => (ifName !== null && ifName !== '' ? k === attachmentKey(id, ifName) : a.containerId === id));
+    // With podIfName (CNI_IFNAME), that attachment; without (older plugins), every one of the container.
+    const podIfName = url.searchParams.get('podIfName');
+    const gone = [...this.attachments].filter(([k, a]) => (podIfName !== null && podIfName !== '' ? k === attachmentKey(id, podIfName) : a.containerId === id));
     if (gone.length === 0) return { removed: false };
     for (const [k, a] of gone) {
       this.attachments.delete(k);
@@ -307,9 +309,9 @@ export class PolicyHost {
   }
 }
 
-/** Attachments are per container and host veth. */
-function attachmentKey(containerId: string, hostIfName: string): string {
-  return `${containerId}/${hostIfName}`;
+/** Attachments are per container and pod-side interface (unknown from older plugins: one per container). */
+function attachmentKey(containerId: string, podIfName: string | undefined): string {
+  return `${containerId}/${podIfName ?? ''}`;
 }
 
 /** Checks a POST /v1/policy/attachments body. */
@@ -329,5 +331,8 @@ export function parseAttachment(body: unknown): PolicyAttachmentRequest {
   if (!/^[A-Za-z0-9_.-]{1,15}$/.test(ifName)) bad(`ifName ${JSON.stringify(ifName)} is not an interface name`);
   if (!Array.isArray(b.ips) || b.ips.some((x) => typeof x !== 'string')) bad('ips must be a list of addresses');
   const ips = (b.ips as string[]).map((x) => x.replace(/\/\d+$/, ''));
-  return { namespace, pod, ifName, ips, containerId };
+  if (b.podIfName !== undefined && (typeof b.podIfName !== 'string' || !/^[A-Za-z0-9_.-]{1,15}$/.test(b.podIfName))) {
+    bad(`podIfName ${JSON.stringify(b.podIfName)} is not an interface name`);
+  }
+  return { namespace, pod, ifName, ips, containerId, ...(typeof b.podIfName === 'string' ? { podIfName: b.podIfName } : {}) };
 }

@@ -2,7 +2,8 @@
  * Prefix order for listings (`tortiectl bgp routes`): IPv4 before IPv6,
  * then by address, then shorter prefix first, as BIRD and FRR show tables.
  * firstByPrefix() picks the first `limit` of a large table in that order
- * without sorting all of it (a bounded insertion, O(n log limit)).
+ * without sorting all of it: a bounded sorted insertion, O(n log limit)
+ * comparisons, with an array shift of up to `limit` when a prefix enters.
  */
 import { parseIpv6Groups } from '../lib/ip6-text.js';
 
@@ -50,6 +51,7 @@ export function comparePrefixes(a: string, b: string): number {
 /** The first `limit` prefixes of `all` in prefix order, and how many there were in all. */
 export function firstByPrefix(all: Iterable<string>, limit: number): { prefixes: string[]; total: number } {
   const kept: Key[] = [];
+  if (limit < 1) return { prefixes: [], total: [...all].length };
   let total = 0;
   for (const p of all) {
     total++;

@@ -19,7 +19,6 @@
 import { AgentHttpError, agentRequest } from '../lib/agent-http.js';
 import type { CommandContext } from './context.js';
 import { CniError, CniErrorCode } from './spec/index.js';
-import { hostVethName } from './wiring-plan.js';
 
 const NOTHING_TO_DO = new Set(['ERR_AGENT_NOT_RUNNING', 'ERR_POLICY_DISABLED']);
 /** Per call, like PolicyAttachmentsClient's default; the wait gets its own bound on top. */
@@ -79,13 +78,13 @@ export async function reportAttachment(ctx: CommandContext, hostVeth: string, ip
   if (!agentPresent(ctx, socket)) return undefined;
   const containerId = env.containerId!;
   try {
-    await policyCall(socket, 'POST', '/v1/policy/attachments', { namespace, pod, ifName: hostVeth, ips, containerId }, CALL_TIMEOUT_MS);
+    await policyCall(socket, 'POST', '/v1/policy/attachments', { namespace, pod, ifName: hostVeth, ips, containerId, podIfName: env.ifname! }, CALL_TIMEOUT_MS);
   } catch (err) {
     if (err instanceof PolicyCallError && NOTHING_TO_DO.has(err.code)) return undefined;
     throw new CniError(CniErrorCode.PolicyFailed, `the agent did not take ${namespace}/${pod}'s attachment for NetworkPolicy: ${(err as Error).message}`, `socket: ${socket}`, { cause: err });
   }
   const undo = async (): Promise<void> => {
-    await unregister(socket, containerId, hostVeth).catch(() => undefined);
+    await unregister(socket, containerId, env.ifname!).catch(() => undefined);
   };
   if (waitMs > 0) {
     try {
@@ -99,9 +98,9 @@ export async function reportAttachment(ctx: CommandContext, hostVeth: string, ip
   return { undo };
 }
 
-/** Forgets one attachment: the container's, on host veth `hostIfName`. */
-function unregister(socket: string, containerId: string, hostIfName: string): Promise<unknown> {
-  const q = `containerId=${encodeURIComponent(containerId)}&ifName=${encodeURIComponent(hostIfName)}`;
+/** Forgets one attachment: the container's, on its interface `podIfName` (CNI_IFNAME). */
+function unregister(socket: string, containerId: string, podIfName: string): Promise<unknown> {
+  const q = `containerId=${encodeURIComponent(containerId)}&podIfName=${encodeURIComponent(podIfName)}`;
   return policyCall(socket, 'DELETE', `/v1/policy/attachments?${q}`, undefined, CALL_TIMEOUT_MS);
 }
 
@@ -110,7 +109,7 @@ export async function forgetAttachment(ctx: CommandContext): Promise<void> {
   const policy = ctx.conf.policy;
   if (policy === undefined || !agentPresent(ctx, policy.socket)) return;
   try {
-    await unregister(policy.socket, ctx.env.containerId!, hostVethName(ctx.conf, ctx.env.containerId!, ctx.env.ifname!));
+    await unregister(policy.socket, ctx.env.containerId!, ctx.env.ifname!);
   } catch (err) {
     if (err instanceof PolicyCallError && NOTHING_TO_DO.has(err.code)) return;
     ctx.warn(`could not tell the agent that ${ctx.env.containerId!} is going: ${(err as Error).message}`);

@@ -56,6 +56,13 @@ export interface AllocatorOptions {
 /** Errors that a fresher view of the blocks might turn into a success. */
 /** A plan that claims a block runs on a view of the whole store at most this old. */
 const CLAIM_FRESH_MS = 1000;
+/**
+ * Reads that skip unchanged revisions trust that a revision names one
+ * write. A key whose history was wiped (its directory removed by hand, a
+ * store rebuilt) can start again at a revision the cache already holds, so
+ * the store is still read whole this often.
+ */
+const FULL_READ_MS = 60_000;
 
 const STALE_SENSITIVE = new Set<string>([
   IpamErrorCode.PoolExhausted, IpamErrorCode.AddressInUse, IpamErrorCode.AffineElsewhere,
@@ -83,6 +90,8 @@ export class Allocator {
   private needList = true;
   /** When the cache was last read whole (monotonic ms). */
   private listedAtMs = Number.NEGATIVE_INFINITY;
+  /** When the cache was last read with every value (not only changed revisions). */
+  private fullReadAtMs = Number.NEGATIVE_INFINITY;
   /** Keys that `revisions` lists but that hold no block (deleted), with that revision: not read again until it changes. */
   private absentRevisions = new Map<string, string>();
   private readonly maxAttempts: number;
@@ -99,7 +108,8 @@ export class Allocator {
   async load(): Promise<void> {
     const store = this.opts.store;
     let changed: string[];
-    if (store.revisions === undefined || this.cache.size === 0) {
+    if (store.revisions === undefined || this.cache.size === 0 || performance.now() - this.fullReadAtMs >= FULL_READ_MS) {
+      this.fullReadAtMs = performance.now();
       const entries = await store.list(BLOCKS_PREFIX);
       const docs = entries.map((e) => ({ doc: decodeBlock(e.value, e.key), revision: e.revision }));
       const before = new Set(this.cache.cidrs());

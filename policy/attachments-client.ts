@@ -17,6 +17,8 @@ export interface AttachmentInfo {
   ifName: string;
   ips: string[];
   containerId: string;
+  /** The pod-side interface (CNI_IFNAME). */
+  podIfName?: string;
 }
 
 export interface WaitResult {
@@ -47,7 +49,7 @@ async function call<T>(socketPath: string, method: string, path: string, body: u
     throw new PolicyClientError('ERR_API', `${method} ${path} on ${socketPath}: ${e.message}`);
   }
   const value = reply.body as { error?: string; code?: string } | undefined;
-  if (value?.code === 'ERR_API_BAD_RESPONSE') throw new PolicyClientError('ERR_API_BAD_RESPONSE', `agent answered ${reply.status}: ${value.error ?? ''}`);
+  if (value === undefined || value.code === 'ERR_API_BAD_RESPONSE') throw new PolicyClientError('ERR_API_BAD_RESPONSE', `agent answered ${reply.status} with ${value?.error ?? 'an empty body'}`);
   if (reply.status >= 400) throw new PolicyClientError(value?.code ?? 'ERR_API', value?.error ?? `HTTP ${reply.status}`);
   return reply.body as T;
 }
@@ -62,10 +64,10 @@ export class PolicyAttachmentsClient {
 
   /**
    * Before unwiring; idempotent (removed: false when nothing was registered).
-   * With `hostIfName`, only that veth's attachment; without, every one of the container.
+   * With `podIfName` (CNI_IFNAME), only that interface's attachment; without, every one of the container.
    */
-  unregister(containerId: string, hostIfName?: string): Promise<{ removed: boolean; pod?: string }> {
-    const q = `containerId=${encodeURIComponent(containerId)}${hostIfName !== undefined ? `&ifName=${encodeURIComponent(hostIfName)}` : ''}`;
+  unregister(containerId: string, podIfName?: string): Promise<{ removed: boolean; pod?: string }> {
+    const q = `containerId=${encodeURIComponent(containerId)}${podIfName !== undefined ? `&podIfName=${encodeURIComponent(podIfName)}` : ''}`;
     return call(this.socketPath, 'DELETE', `/v1/policy/attachments?${q}`, undefined, this.timeoutMs);
   }
 

@@ -97,6 +97,9 @@ interface Waiter {
  */
 const SET_COLLECT_DELAY_MS = 500;
 const SET_COLLECT_MAX_WAIT_MS = 5_000;
+/** Sets still held after this many collect rounds are tried every SET_HELD_BACKOFF_MS instead. */
+const SET_HELD_ROUNDS_BEFORE_BACKOFF = 20;
+const SET_HELD_BACKOFF_MS = 30_000;
 
 const EMPTY_STATE: ClusterState = { namespaces: [], pods: [], policies: [] };
 
@@ -155,6 +158,8 @@ export class PolicyEnforcer {
   private appliedSets: ReadonlySet<string> | undefined;
   private collectTimer: NodeJS.Timeout | undefined;
   private collectSince = 0;
+  /** Collect rounds in a row that left sets the kernel still holds. */
+  private heldRounds = 0;
 
   constructor(private readonly opts: EnforcerOptions) {
     const problems = validateOptions(opts);
@@ -252,7 +257,10 @@ export class PolicyEnforcer {
       const tDiff = performance.now() - t1;
       const ipsetMs: [number, number] = [0, 0];
       const restoreMs = new Map<Family, number>();
-      const changed = setsDiff.prepare !== '' || setsDiff.destroy !== '' || tableDiffs.some((t) => t.diff.text !== '');
+      // Sets are destroyed later (collectSets); one the last apply already left unused is waiting for
+      // that, not a change. Only sets that go out of use now make this apply a change.
+      const nowUnused = setsDiff.destroyed.filter((n) => this.appliedSets === undefined || this.appliedSets.has(n));
+      const changed = setsDiff.prepare !== '' || nowUnused.length > 0 || tableDiffs.some((t) => t.diff.text !== '');
       if (changed) {
         // From here on the kernel may differ from what we know until every step has succeeded.
         this.programmedTables = undefined;
@@ -297,7 +305,7 @@ export class PolicyEnforcer {
         totalMs: t2 - t0,
         tables: tableDiffs.map((t) => ({ family: t.fam, chainsWritten: t.diff.written.length, chainsDeleted: t.diff.deleted.length, rulesWritten: t.diff.rulesWritten, jumpsAdded: t.diff.jumpsAdded.length, restoreMs: restoreMs.get(t.fam) ?? 0 })),
         ipsetMs,
-        sets: { created: setsDiff.created.length, destroyed: setsDiff.destroyed.length, membersAdded: setsDiff.added, membersRemoved: setsDiff.removed },
+        sets: { created: setsDiff.created.length, destroyed: nowUnused.length, membersAdded: setsDiff.added, membersRemoved: setsDiff.removed },
         pods: c.podFingerprints.size,
         issues: c.issues,
       };
@@ -344,9 +352,8 @@ export class PolicyEnforcer {
     this.collectTimer = setTimeout(() => {
       this.collectTimer = undefined;
       this.collectSets().catch((err: unknown) => this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'destroying unused ipsets failed; retried after the next apply'));
-    }, SET_COLLECT_DELAY_MS);
+    }, this.heldRounds > SET_HELD_ROUNDS_BEFORE_BACKOFF ? SET_HELD_BACKOFF_MS : SET_COLLECT_DELAY_MS);
   }
-
 
   /**
    * Queued after any apply in progress: destroys our sets that no programmed
@@ -377,7 +384,15 @@ export class PolicyEnforcer {
       const left = new Map(have);
       for (const n of unused) if (!keep.has(n)) left.delete(n);
       if (this.programmedSets === have) this.programmedSets = left;
-      if (held.length > 0) this.scheduleCollect();
+      if (held.length > 0) {
+        // Held for long: something else (not our rules) references them. Try less often, and say so once.
+        if (++this.heldRounds === SET_HELD_ROUNDS_BEFORE_BACKOFF + 1) {
+          this.log.warn({ sets: held }, `unused ipsets still in use by the kernel after ${SET_HELD_ROUNDS_BEFORE_BACKOFF} tries (a rule outside tortie may reference them); retrying every ${SET_HELD_BACKOFF_MS / 1000} s`);
+        }
+        this.scheduleCollect();
+      } else {
+        this.heldRounds = 0;
+      }
     });
     this.queue = run.catch(() => undefined);
     return run;

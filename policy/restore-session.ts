@@ -25,14 +25,11 @@
  * loop alive while idle (PersistentSpawner, implemented by
  * HelperCommandRunner). Other runners keep the one-shot path.
  */
-import type { CommandRunner, ExitStatus, RunningCommand, SpawnOptions } from '../agent/kernel/command-runner.js';
+import type { CommandRunner, ExitStatus, PipedCommand, SpawnOptions } from '../agent/kernel/command-runner.js';
 import { TortieError } from '../lib/errors.js';
 
 /** A long-lived process that holds the event loop only while ref'd. */
-export interface PersistentCommand extends RunningCommand {
-  ref(): void;
-  unref(): void;
-}
+export type PersistentCommand = PipedCommand;
 
 export interface PersistentSpawner {
   spawnPersistent(argv: readonly string[], opts?: SpawnOptions): PersistentCommand;
@@ -45,6 +42,12 @@ export function canSpawnPersistent(r: CommandRunner): r is CommandRunner & Persi
 const DEFAULT_TIMEOUT_MS = 60_000;
 /** A new process must echo its first marker within this long, or sessions are taken as unsupported. */
 const HELLO_TIMEOUT_MS = 10_000;
+/**
+ * A tool that did not echo its hello in time (a slow start on a loaded node
+ * looks the same as a tool without echo) is tried again after this long;
+ * until then writes run one-shot.
+ */
+const UNSUPPORTED_RETRY_MS = 300_000;
 /** A session is replaced after this many commits (bounds anything the tool accumulates). */
 const MAX_COMMITS = 500;
 export const SYNC_MARKER = '# tortie-sync';
@@ -70,7 +73,8 @@ export class RestoreSession {
   private live: Live | undefined;
   private seq = 0;
   private closed = false;
-  private unsupportedWhy: string | undefined;
+  private unsupportedReason: string | undefined;
+  private unsupportedAt = 0;
   private busy = false;
 
   constructor(
@@ -95,9 +99,14 @@ export class RestoreSession {
     return this.closed;
   }
 
-  /** Set when the tool did not echo markers: callers then run it one-shot. */
+  /** Set when the tool did not echo markers: callers then run it one-shot (for UNSUPPORTED_RETRY_MS). */
   get unsupported(): string | undefined {
     return this.unsupportedWhy;
+  }
+
+  private get unsupportedWhy(): string | undefined {
+    if (this.unsupportedReason !== undefined && performance.now() - this.unsupportedAt >= UNSUPPORTED_RETRY_MS) this.unsupportedReason = undefined;
+    return this.unsupportedReason;
   }
 
   /** Starts the process ahead of need (no-op when one is ready). */
@@ -138,10 +147,12 @@ export class RestoreSession {
     const timer = setTimeout(() => {
       const w = live.waiting;
       if (w?.marker !== hello) return;
-      this.unsupportedWhy = `${this.argv.join(' ')} did not echo a comment line within ${helloMs} ms`;
+      const why = `${this.argv.join(' ')} did not echo a comment line within ${helloMs} ms`;
+      this.unsupportedReason = why;
+      this.unsupportedAt = performance.now();
       live.waiting = undefined;
       proc.kill('SIGKILL');
-      w.reject(new TortieError('ERR_POLICY_SESSION_UNSUPPORTED', this.unsupportedWhy));
+      w.reject(new TortieError('ERR_POLICY_SESSION_UNSUPPORTED', why));
     }, helloMs);
     const clear = (): void => clearTimeout(timer);
     ready.then(clear, clear);

@@ -12,7 +12,7 @@ export class BurstDebounce {
     private readonly fn: () => void,
     private readonly quietMs: number,
     private readonly maxWaitMs: number,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = () => performance.now(),
   ) {}
 
   /** A change arrived. */
