@@ -5,8 +5,9 @@
  */
 import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ApiextensionsV1Api, AppsV1Api, CoreV1Api, ApiException, KubeConfig, type V1Namespace } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, AppsV1Api, CoreV1Api, CustomObjectsApi, ApiException, KubeConfig, type V1Namespace } from '@kubernetes/client-node';
 import { expect } from 'chai';
+import { CRD } from '../../agent/k8s/types.js';
 import { createManifests, KubeCluster, readManifests } from '../support/kube/index.js';
 
 const DEPLOY = resolve(import.meta.dirname, '../../deploy');
@@ -50,15 +51,14 @@ describe('k8s: loopback kube-apiserver (test/support/kube)', function () {
   });
 
   it('accepts every manifest in deploy/ (server-side validation): CRDs established and structural', async () => {
-    const files = [
-      ...readdirSync(join(DEPLOY, 'crds')).map((f) => join(DEPLOY, 'crds', f)),
-      ...readdirSync(DEPLOY).filter((f) => f.endsWith('.yaml')).map((f) => join(DEPLOY, f)),
-    ];
-    const objects = readManifests(files);
-    await createManifests(kube!.kubeConfig(), objects);
+    // CRDs first (createManifests waits until they are Established), then the rest, the default IPPool included.
+    await createManifests(kube!.kubeConfig(), readManifests(readdirSync(join(DEPLOY, 'crds')).map((f) => join(DEPLOY, 'crds', f))));
+    await createManifests(kube!.kubeConfig(), readManifests(readdirSync(DEPLOY).filter((f) => f.endsWith('.yaml')).map((f) => join(DEPLOY, f))));
     const crds = await kube!.kubeConfig().makeApiClient(ApiextensionsV1Api).listCustomResourceDefinition();
     const tortie = crds.items.filter((c) => c.spec.group === 'tortie.io');
-    expect(tortie.map((c) => c.metadata?.name).sort()).to.have.length(6);
+    expect(tortie.map((c) => c.spec.names.kind).sort()).to.deep.equal(Object.values(CRD).map((c) => c.kind).sort());
+    const pools = (await kube!.kubeConfig().makeApiClient(CustomObjectsApi).listClusterCustomObject({ group: 'tortie.io', version: 'v1alpha1', plural: 'ippools' })) as { items: { metadata: { name: string } }[] };
+    expect(pools.items.map((p) => p.metadata.name)).to.deep.equal(['default-ipv4']);
     for (const c of tortie) {
       const bad = (c.status?.conditions ?? []).filter((x) => x.type === 'NonStructuralSchema' || (x.type === 'Established' && x.status !== 'True'));
       expect(bad.map((x) => `${x.type}: ${x.message}`), c.metadata?.name).to.deep.equal([]);
