@@ -51,6 +51,8 @@ export interface AllocatorOptions {
   maxBatch?: number;
   /** Called after the cache changed, with the blocks that changed. */
   onChange?: (cidrs: readonly string[]) => void;
+  /** Jitter of the conflict backoff, in [0, 1). Default Math.random. */
+  random?: () => number;
 }
 
 /** Errors that a fresher view of the blocks might turn into a success. */
@@ -63,6 +65,14 @@ const CLAIM_FRESH_MS = 1000;
  * the store is still read whole this often.
  */
 const FULL_READ_MS = 60_000;
+/**
+ * After a batch whose writes were refused (other writers on the same
+ * blocks), the next batch waits a jittered 0.5-1.5x of 1, 2, 4 ... up to
+ * this many ms, so writers contending for a block spread out instead of
+ * colliding again at once, and maxAttempts covers a burst rather than a
+ * few milliseconds of it.
+ */
+const CONFLICT_BACKOFF_MAX_MS = 32;
 
 const STALE_SENSITIVE = new Set<string>([
   IpamErrorCode.PoolExhausted, IpamErrorCode.AddressInUse, IpamErrorCode.AffineElsewhere,
@@ -95,9 +105,11 @@ export class Allocator {
   /** Keys that `revisions` lists but that hold no block (deleted), with that revision: not read again until it changes. */
   private absentRevisions = new Map<string, string>();
   private readonly maxAttempts: number;
+  /** Batches in a row with a refused write (the backoff's exponent). */
+  private conflictStreak = 0;
   private readonly maxBatch: number;
   /** Counters for metrics and tests. */
-  readonly stats = { batches: 0, writes: 0, conflicts: 0, unknownOutcomes: 0, retries: 0, lists: 0 };
+  readonly stats = { batches: 0, writes: 0, conflicts: 0, unknownOutcomes: 0, retries: 0, lists: 0, backoffs: 0 };
 
   constructor(private readonly opts: AllocatorOptions) {
     this.maxAttempts = opts.maxAttempts ?? 10;
@@ -234,6 +246,10 @@ export class Allocator {
           return;
         }
       }
+      if (this.conflictStreak > 0) {
+        const base = Math.min(CONFLICT_BACKOFF_MAX_MS, 2 ** (this.conflictStreak - 1));
+        await new Promise((r) => setTimeout(r, base * (0.5 + (this.opts.random ?? Math.random)())));
+      }
       await this.runBatch(this.queue.splice(0, this.maxBatch));
     }
   }
@@ -286,6 +302,8 @@ export class Allocator {
       if (o.conflict) this.stats.conflicts++;
       else this.stats.unknownOutcomes++;
     }
+    this.conflictStreak = failed.size > 0 ? this.conflictStreak + 1 : 0;
+    if (failed.size > 0) this.stats.backoffs++;
     // Blocks whose write failed: read them again (a create that lost means
     // other nodes are claiming; re-read everything before the next batch).
     for (const cidr of failed) {

@@ -162,7 +162,7 @@ export interface IpamShowView {
   /** Prefixes this node advertises for IPAM: its blocks, and host routes for borrowed addresses. */
   originated: string[];
   /** This agent's allocator since it started: batches planned, block writes, CAS conflicts, unknown outcomes, retries, full re-reads. */
-  stats: { batches: number; writes: number; conflicts: number; unknownOutcomes: number; retries: number; lists: number };
+  stats: { batches: number; writes: number; conflicts: number; unknownOutcomes: number; retries: number; lists: number; backoffs?: number };
 }
 
 export interface IpamCheckRequest {
