@@ -15,6 +15,12 @@ import {
 import { TortieError } from '../../lib/errors.js';
 import type { ListPage } from './informer.js';
 
+/**
+ * Accept header for a list of metadata only (names, resourceVersions; no
+ * spec): meta.k8s.io/v1 PartialObjectMetadataList, served since 1.15.
+ */
+export const ACCEPT_METADATA_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
+
 /** Give up on one list page after this long (the informer retries with backoff). */
 const LIST_TIMEOUT_MS = 60_000;
 
@@ -23,7 +29,7 @@ const LIST_TIMEOUT_MS = 60_000;
  * /api/v1/pods) with the page's limit and continue, and `fieldSelector` if
  * given (the informer's watch must have the same one).
  */
-export function rawLister<R extends KubernetesObject>(kubeConfig: KubeConfig, path: string, fieldSelector?: string): (page: ListPage) => Promise<KubernetesListObject<R>> {
+export function rawLister<R extends KubernetesObject>(kubeConfig: KubeConfig, path: string, fieldSelector?: string, accept = 'application/json'): (page: ListPage) => Promise<KubernetesListObject<R>> {
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new TortieError('ERR_K8S_NO_CONFIG', 'the kubeconfig has no current cluster');
   const config = createConfiguration({ baseServer: new ServerConfiguration(cluster.server, {}) });
@@ -32,7 +38,7 @@ export function rawLister<R extends KubernetesObject>(kubeConfig: KubeConfig, pa
     if (page.limit !== undefined) ctx.setQueryParam('limit', String(page.limit));
     if (page._continue !== undefined) ctx.setQueryParam('continue', page._continue);
     if (fieldSelector !== undefined) ctx.setQueryParam('fieldSelector', fieldSelector);
-    ctx.setHeaderParam('Accept', 'application/json');
+    ctx.setHeaderParam('Accept', accept);
     ctx.setSignal(AbortSignal.timeout(LIST_TIMEOUT_MS));
     await kubeConfig.applySecurityAuthentication(ctx);
     const rsp = await config.httpApi.send(ctx).toPromise();

@@ -17,9 +17,10 @@
  */
 import { ApiException, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { TortieError } from '../../lib/errors.js';
-import { DatastoreErrorCode, isValidKey, type Datastore, type StoredValue } from '../../ipam/core/datastore.js';
+import { DatastoreErrorCode, isValidKey, type Datastore, type KeyRevision, type StoredValue } from '../../ipam/core/datastore.js';
 import { describeKubeError } from './informer.js';
-import { CRD, TORTIE_API_VERSION, TORTIE_GROUP, TORTIE_VERSION, type CrdNames } from './types.js';
+import { ACCEPT_METADATA_LIST, rawLister } from './raw-list.js';
+import { CRD, crdPath, TORTIE_API_VERSION, TORTIE_GROUP, TORTIE_VERSION, type CrdNames } from './types.js';
 
 /** Key kind (the segment before the first "/") → custom resource. */
 export const STORE_KINDS: Readonly<Record<string, CrdNames>> = Object.freeze({
@@ -54,7 +55,7 @@ export class KubernetesDatastore implements Datastore {
   readonly location: string;
   private readonly api: CustomObjectsApi;
 
-  constructor(kubeConfig: KubeConfig) {
+  constructor(private readonly kubeConfig: KubeConfig) {
     this.api = kubeConfig.makeApiClient(CustomObjectsApi);
     this.location = kubeConfig.getCurrentCluster()?.server ?? 'kubernetes';
   }
@@ -124,6 +125,34 @@ export class KubernetesDatastore implements Datastore {
       for (const o of list.items ?? []) {
         const key = `${kind}/${o.metadata?.name ?? ''}`;
         if (key.startsWith(prefix)) out.push(this.stored(key, o));
+      }
+    }
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  /**
+   * Every key's resourceVersion, from a metadata-only list (no specs): the
+   * allocator then gets only the blocks that changed. A resourceVersion
+   * names one write of one object for good (etcd's revision), so equal
+   * means unchanged.
+   */
+  async revisions(prefix: string): Promise<KeyRevision[]> {
+    const kinds = Object.keys(STORE_KINDS).filter((k) => `${k}/`.startsWith(prefix) || prefix.startsWith(`${k}/`));
+    const out: KeyRevision[] = [];
+    for (const kind of kinds) {
+      const list = rawLister<StoreObject & { metadata?: { name?: string; resourceVersion?: string } }>(
+        this.kubeConfig, crdPath(STORE_KINDS[kind]), undefined, ACCEPT_METADATA_LIST,
+      );
+      let items: StoreObject[];
+      try {
+        items = (await list({})).items;
+      } catch (err) {
+        throw this.fail('list', prefix, err);
+      }
+      for (const o of items) {
+        const key = `${kind}/${o.metadata?.name ?? ''}`;
+        const revision = o.metadata?.resourceVersion;
+        if (key.startsWith(prefix) && revision !== undefined) out.push({ key, revision });
       }
     }
     return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));

@@ -5,11 +5,12 @@
  * memory and local stores pass), compare-and-swap between two clients, and
  * an audit-log check that the store makes exactly its rows of access.ts.
  */
-import { CustomObjectsApi } from '@kubernetes/client-node';
+import { CustomObjectsApi, type KubernetesObject } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { accessGrants } from '../../agent/k8s/access.js';
 import { KubernetesDatastore } from '../../agent/k8s/store-k8s.js';
-import { TORTIE_GROUP, TORTIE_VERSION } from '../../agent/k8s/types.js';
+import { ACCEPT_METADATA_LIST, rawLister } from '../../agent/k8s/raw-list.js';
+import { CRD, crdPath, TORTIE_GROUP, TORTIE_VERSION } from '../../agent/k8s/types.js';
 import { hasCode } from '../../lib/errors.js';
 import { AGENT_USER, type KubeCluster, startAgentCluster } from '../support/kube/index.js';
 
@@ -116,6 +117,23 @@ describe('k8s: the kubernetes IPAM datastore against a real API server', functio
     expect(all).to.include.members([`nodes/${p}n1`, `blocks/${p}a`]);
     expect(all).to.deep.equal([...all].sort());
     expect(await store.list('none/')).to.deep.equal([]);
+  });
+
+  it('revisions: each live key with the revision get returns, from a metadata-only list, sorted', async () => {
+    const p = `t${process.pid}-rev-`;
+    await store.create(`blocks/${p}b`, { n: 2 });
+    const a = await store.create(`blocks/${p}a`, { n: 1 });
+    const c = await store.create(`blocks/${p}c`, { n: 3 });
+    const a2 = await store.update(`blocks/${p}a`, { n: 11 }, a.revision);
+    await store.delete(`blocks/${p}c`, c.revision);
+    const listed = (await store.revisions(`blocks/${p}`)).map((e) => [e.key, e.revision]);
+    expect(listed).to.deep.equal([[`blocks/${p}a`, a2.revision], [`blocks/${p}b`, (await store.get(`blocks/${p}b`))!.revision]]);
+    expect(a2.revision).to.not.equal(a.revision);
+    expect(await store.revisions('none/')).to.deep.equal([]);
+    // What the server sends for it is metadata only, not the blocks.
+    const meta = await rawLister<KubernetesObject & { spec?: unknown }>(kube!.kubeConfig(AGENT_USER), crdPath(CRD.IPAMBlock), undefined, ACCEPT_METADATA_LIST)({});
+    expect(meta.items.length).to.be.greaterThan(1);
+    expect(meta.items.every((i) => i.kind === 'PartialObjectMetadata' && i.spec === undefined && i.metadata?.resourceVersion !== undefined)).to.equal(true);
   });
 
   it('refuses keys it cannot hold', async () => {
