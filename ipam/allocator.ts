@@ -88,7 +88,22 @@ interface Pending {
   reject: (e: unknown) => void;
   attempts: number;
   reread: boolean;
+  /** An answer that writes nothing is given only from a fresh view (RunOptions.freshIfNoWrite). */
+  freshIfNoWrite?: boolean;
   lastError?: unknown;
+}
+
+export interface RunOptions {
+  /**
+   * If the plan writes nothing, re-plan it once on a fresh view of the
+   * store before answering. For assign: a handle that already holds its
+   * addresses is answered from the cache alone, and the cache may not yet
+   * know that another node released one of them (tortiectl ipam release
+   * --ip there), so a CNI ADD retry would be told an address it no longer
+   * holds. A write needs no such check: its compare-and-swap catches a
+   * stale block.
+   */
+  freshIfNoWrite?: boolean;
 }
 
 type WriteOutcome = { ok: true } | { ok: false; conflict: boolean; err: unknown };
@@ -194,9 +209,9 @@ export class Allocator {
   }
 
   /** Plans `plan` with the others queued now, writes, retries; resolves with its result once written. */
-  run<R>(name: string, plan: Plan<R>): Promise<R> {
+  run<R>(name: string, plan: Plan<R>, opts: RunOptions = {}): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      this.queue.push({ name, plan, resolve: resolve as (v: unknown) => void, reject, attempts: 0, reread: false });
+      this.queue.push({ name, plan, resolve: resolve as (v: unknown) => void, reject, attempts: 0, reread: false, ...(opts.freshIfNoWrite ? { freshIfNoWrite: true } : {}) });
       this.kick();
     });
   }
@@ -279,6 +294,15 @@ export class Allocator {
           op.reject(err);
         }
       }
+    }
+
+    // Answers that write nothing, for plans that asked, come from a fresh view: plan them again after a re-read.
+    for (const op of batch) {
+      if (!op.freshIfNoWrite || op.reread || !results.has(op) || (touched.get(op)?.length ?? 0) > 0) continue;
+      results.delete(op);
+      op.reread = true;
+      this.needList = true;
+      again.push(op);
     }
 
     const changes = ws.changes();

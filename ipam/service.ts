@@ -374,7 +374,7 @@ export class IpamService {
           if (fromAnnotation === undefined || !(err instanceof TortieError) || !FIXED_REFUSALS.has(err.code)) throw err;
           throw ipamError(err.code as IpamErrorCodeValue, `annotation ${POD_IPS_ANNOTATION} of pod ${fromAnnotation}: ${err.message}`, err);
         }
-      });
+      }, { freshIfNoWrite: true });
       for (const a of got) this.lastErrors.delete(a.pool);
       const fresh = got.filter((a) => !a.existing);
       if (fresh.length > 0) this.log.debug({ handle, ips: fresh.map((a) => a.address) }, 'assigned');
