@@ -170,7 +170,7 @@ describe('k8s: three agents in namespaces against a real API server', function (
     await waitFor(what, async () => {
       last = await probe();
       return JSON.stringify(last) === JSON.stringify(want) ? true : undefined;
-    }, { timeoutMs, intervalMs: 200, describe: () => `last: ${JSON.stringify(last)}\nwant: ${JSON.stringify(want)}` });
+    }, { timeoutMs, intervalMs: 200, describe: () => `last: ${JSON.stringify(last)}\nwant: ${JSON.stringify(want)}\n${agentLogs()}` });
   }
 
   function agentLogs(): string {
