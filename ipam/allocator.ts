@@ -136,8 +136,9 @@ export class Allocator {
     const store = this.opts.store;
     let changed: string[];
     if (store.revisions === undefined || this.cache.size === 0 || performance.now() - this.fullReadAtMs >= FULL_READ_MS) {
-      this.fullReadAtMs = performance.now();
+      const startedMs = performance.now();
       const entries = await store.list(BLOCKS_PREFIX);
+      this.fullReadAtMs = startedMs; // only a read that succeeded counts
       const docs = entries.map((e) => ({ doc: decodeBlock(e.value, e.key), revision: e.revision }));
       const before = new Set(this.cache.cidrs());
       this.cache.replaceAll(docs);
