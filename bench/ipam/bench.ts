@@ -16,6 +16,7 @@
  *   --requests N     assigns in the sequential phase (default 2000)
  *   --clients C      concurrent clients (default 16)
  *   --per-client M   assigns per concurrent client (default 250)
+ *   --rounds R       times the concurrent assign phase runs (default 3); the verdict takes the round with the median p99
  *   --plugin K       tortie-ipam ADD+DEL pairs, sequential (default 30; 0 skips)
  *   --paced-rate R   offered load of the open-loop phase, assigns/s from all clients (default 500)
  *   --json FILE      also write the results as JSON
@@ -23,9 +24,9 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { request } from 'node:http';
 import { cpus, loadavg, release } from 'node:os';
 import { join } from 'node:path';
+import { agentRequest } from '../../lib/agent-http.js';
 import { TortieError } from '../../lib/errors.js';
 import type { IpamShowView } from '../../ipam/api-types.js';
 import { ensureBuilt, netConf, runPlugin, startAgent } from '../../ipam/testing/harness.js';
@@ -35,6 +36,7 @@ interface Cli {
   requests: number;
   clients: number;
   perClient: number;
+  rounds: number;
   plugin: number;
   /** Offered load of the open-loop phase (assigns/s, all clients together). */
   pacedRate: number;
@@ -54,25 +56,22 @@ function parseCli(argv: readonly string[]): Cli {
     if (!Number.isInteger(v) || v < 0) throw new TortieError('ERR_BENCH_USAGE', `--${k} takes a non-negative integer`);
     return v;
   };
-  return { requests: int('requests', 2000), clients: Math.max(1, int('clients', 16)), perClient: int('per-client', 250), plugin: int('plugin', 30), pacedRate: Math.max(1, int('paced-rate', 500)), json: opts.get('json'), profile: opts.get('profile') };
+  return { requests: int('requests', 2000), clients: Math.max(1, int('clients', 16)), perClient: int('per-client', 250), rounds: Math.max(1, int('rounds', 3)), plugin: int('plugin', 30), pacedRate: Math.max(1, int('paced-rate', 500)), json: opts.get('json'), profile: opts.get('profile') };
 }
 
-/** One request on a fresh connection; resolves with the latency in ms. */
-function post(socketPath: string, path: string, body: unknown): Promise<number> {
-  const payload = JSON.stringify(body);
+/**
+ * One request on a fresh connection, with tortie-ipam's own client
+ * transport (lib/agent-http.ts: node:net, no node:http); resolves with the
+ * latency in ms. The 16 clients share this process: node:http's client
+ * cost it about 60 % more CPU per request, and its garbage (young-generation
+ * pauses of 10-27 ms, all 16 clients stalled at once) showed up in the p99.
+ */
+async function post(socketPath: string, path: string, body: unknown): Promise<number> {
   const t0 = performance.now();
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath, path, method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        if (res.statusCode !== 200) reject(new TortieError('ERR_BENCH', `${path} answered ${res.statusCode}: ${Buffer.concat(chunks).toString().slice(0, 300)}`));
-        else resolve(performance.now() - t0);
-      });
-    });
-    req.on('error', reject);
-    req.end(payload);
-  });
+  const r = await agentRequest(socketPath, 'POST', path, body, 30_000);
+  const ms = performance.now() - t0;
+  if (r.status !== 200) throw new TortieError('ERR_BENCH', `${path} answered ${r.status}: ${JSON.stringify(r.body).slice(0, 300)}`);
+  return ms;
 }
 
 interface Phase {
@@ -82,6 +81,8 @@ interface Phase {
   clientCpuMsPerOp?: number;
   /** Operations per allocator batch (per durable group commit) in the agent; undefined where not measured. */
   opsPerBatch?: number;
+  /** The share of the VM's CPU time the hypervisor gave to other guests during the phase (/proc/stat "steal"), in %. */
+  stealPct?: number;
   ops: number;
   clients: number;
   seconds: number;
@@ -95,6 +96,24 @@ function summarize(name: string, clients: number, lat: number[], seconds: number
   const s = [...lat].sort((a, b) => a - b);
   const q = (p: number): number => s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? 0;
   return { name, ops: lat.length, clients, seconds, perSec: lat.length / seconds, p50Ms: q(0.5), p99Ms: q(0.99), maxMs: s[s.length - 1] ?? 0 };
+}
+
+/**
+ * Rounds during which the hypervisor took more than this share of the CPU
+ * (steal) are printed but not judged: on this VM steal comes in bursts of
+ * 20-50 % that stall every process for tens of ms, whatever runs.
+ */
+const STEAL_LIMIT_PCT = 5;
+
+/** The machine's CPU time counters (/proc/stat, all CPUs): total and steal, in clock ticks. */
+function cpuTicks(): { total: number; steal: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number);
+  return { total: f.reduce((a, b) => a + b, 0), steal: f[7] ?? 0 };
+}
+
+function stealSince(t0: { total: number; steal: number }): number {
+  const t1 = cpuTicks();
+  return (100 * (t1.steal - t0.steal)) / Math.max(1, t1.total - t0.total);
 }
 
 /** CPU time (user + system) of a process, in ms, from /proc (clock ticks of 10 ms). */
@@ -114,11 +133,13 @@ async function phase(name: string, clients: number, perClient: number, op: (clie
   const lat: number[] = [];
   const agent0 = agentPid !== undefined ? processCpuMs(agentPid) : 0;
   const client0 = process.cpuUsage();
+  const ticks0 = cpuTicks();
   const t0 = performance.now();
   await Promise.all(Array.from({ length: clients }, async (_, c) => {
     for (let i = 0; i < perClient; i++) lat.push(await op(c, i));
   }));
   const p = summarize(name, clients, lat, (performance.now() - t0) / 1000);
+  p.stealPct = stealSince(ticks0);
   const client = process.cpuUsage(client0);
   p.clientCpuMsPerOp = (client.user + client.system) / 1000 / Math.max(1, lat.length);
   if (agentPid !== undefined) p.agentCpuMsPerOp = (processCpuMs(agentPid) - agent0) / Math.max(1, lat.length);
@@ -139,6 +160,7 @@ async function pacedPhase(name: string, clients: number, ratePerSec: number, tot
   const client0 = process.cpuUsage();
   const perClient = Math.ceil(total / clients);
   const intervalMs = (1000 * clients) / ratePerSec;
+  const ticks0 = cpuTicks();
   const t0 = performance.now();
   await Promise.all(Array.from({ length: clients }, async (_, c) => {
     const inFlight: Promise<void>[] = [];
@@ -153,6 +175,7 @@ async function pacedPhase(name: string, clients: number, ratePerSec: number, tot
     await Promise.all(inFlight);
   }));
   const p = summarize(name, clients, lat, (performance.now() - t0) / 1000);
+  p.stealPct = stealSince(ticks0);
   const client = process.cpuUsage(client0);
   p.clientCpuMsPerOp = (client.user + client.system) / 1000 / Math.max(1, lat.length);
   if (agentPid !== undefined) p.agentCpuMsPerOp = (processCpuMs(agentPid) - agent0) / Math.max(1, lat.length);
@@ -161,7 +184,8 @@ async function pacedPhase(name: string, clients: number, ratePerSec: number, tot
 
 function row(p: Phase): string {
   const cpu = (v: number | undefined, w = 10): string => (v === undefined ? '-' : v.toFixed(2)).padStart(w);
-  return `${p.name.padEnd(38)} ${String(p.clients).padStart(7)} ${String(p.ops).padStart(6)} ${p.perSec.toFixed(0).padStart(9)} ${p.p50Ms.toFixed(2).padStart(8)} ${p.p99Ms.toFixed(2).padStart(8)} ${p.maxMs.toFixed(1).padStart(8)}${cpu(p.agentCpuMsPerOp)}${cpu(p.clientCpuMsPerOp, 11)}${cpu(p.opsPerBatch)}`;
+  const steal = p.stealPct === undefined ? '-' : p.stealPct.toFixed(1);
+  return `${p.name.padEnd(38)} ${String(p.clients).padStart(7)} ${String(p.ops).padStart(6)} ${p.perSec.toFixed(0).padStart(9)} ${p.p50Ms.toFixed(2).padStart(8)} ${p.p99Ms.toFixed(2).padStart(8)} ${p.maxMs.toFixed(1).padStart(8)}${cpu(p.agentCpuMsPerOp)}${cpu(p.clientCpuMsPerOp, 11)}${cpu(p.opsPerBatch)}${steal.padStart(8)}`;
 }
 
 interface Suite {
@@ -202,9 +226,12 @@ async function suite(topo: Topology, label: string, name: string, storeDir: stri
       results.push(r);
     };
     await measured(() => phase('assign, sequential', 1, cli.requests, (_c, i) => assign(`s${i}`), pid));
-    await measured(() => phase(`assign, ${cli.clients} concurrent clients`, cli.clients, cli.perClient, (c, i) => assign(`c${c}-${i}`), pid));
+    // Several rounds: one round of 4,000 assigns lasts 1-2 s, so a single stall of the VM (see the steal column) can set its p99.
+    for (let r = 0; r < cli.rounds; r++) {
+      await measured(() => phase(`assign, ${cli.clients} concurrent clients${cli.rounds > 1 ? ` (${r + 1})` : ''}`, cli.clients, cli.perClient, (c, i) => assign(`c${c}-${r * cli.perClient + i}`), pid));
+    }
     await measured(() => phase('release, sequential', 1, cli.requests, (_c, i) => releaseOne(`s${i}`), pid));
-    await measured(() => phase(`release, ${cli.clients} concurrent clients`, cli.clients, cli.perClient, (c, i) => releaseOne(`c${c}-${i}`), pid));
+    await measured(() => phase(`release, ${cli.clients} concurrent clients`, cli.clients, cli.perClient * cli.rounds, (c, i) => releaseOne(`c${c}-${i}`), pid));
     // The latency at the target's rate rather than flat out (open loop, 8 s), then its cleanup.
     const pacedTotal = cli.pacedRate * 8;
     await measured(() => pacedPhase(`assign, ${cli.clients} clients at ${cli.pacedRate}/s`, cli.clients, cli.pacedRate, pacedTotal, (c, i) => assign(`p${c}-${i}`), pid));
@@ -249,18 +276,27 @@ async function main(): Promise<void> {
     ];
     const lines = [
       `bench:ipam — ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), Linux ${release()}, Node ${process.version}, load average ${loadAtStart.map((x) => x.toFixed(1)).join(' ')} at start, ${loadavg().map((x) => x.toFixed(1)).join(' ')} at end; fresh connection per request`,
-      'agent cpu, client cpu: CPU time (user + system) per operation in ms, of the agent process and of this client process; ops/batch: operations per allocator batch (one durable write per block per batch)',
+      'agent cpu, client cpu: CPU time (user + system) per operation in ms, of the agent process and of this client process; ops/batch: operations per allocator batch (one durable write per block per batch); steal %: CPU time the hypervisor gave to other guests during the phase (/proc/stat) — where it is more than a few %, latency figures say more about the host than about tortie',
     ];
     for (const s of suites) {
-      const concurrent = s.results[1];
-      const verdict = concurrent.perSec >= 500 && concurrent.p99Ms < 20 ? 'met' : 'NOT met';
+      const rounds = s.results.filter((r) => r.name.startsWith(`assign, ${cli.clients} concurrent`));
+      const judged = rounds.filter((r) => (r.stealPct ?? 0) <= STEAL_LIMIT_PCT);
+      const all = `all rounds: p99 ${rounds.map((r) => `${r.p99Ms.toFixed(1)} ms (steal ${(r.stealPct ?? 0).toFixed(0)} %)`).join(', ')}`;
+      let targetLine: string;
+      if (judged.length === 0) {
+        targetLine = `target (≥ 500 assigns/s with ${cli.clients} clients, p99 < 20 ms): not judged — every round ran while the host took more than ${STEAL_LIMIT_PCT} % of the CPU (${all}); run again when it is quieter`;
+      } else {
+        const concurrent = [...judged].sort((a, b) => a.p99Ms - b.p99Ms)[(judged.length - 1) >> 1];
+        const verdict = concurrent.perSec >= 500 && concurrent.p99Ms < 20 ? 'met' : 'NOT met';
+        targetLine = `target (≥ 500 assigns/s with ${cli.clients} clients, p99 < 20 ms): ${verdict} — ${concurrent.perSec.toFixed(0)} assigns/s, p99 ${concurrent.p99Ms.toFixed(2)} ms, flat out (the median p99 of the ${judged.length} of ${rounds.length} rounds with steal ≤ ${STEAL_LIMIT_PCT} %; ${all})`;
+      }
       lines.push(
         '',
         s.label,
-        `${'phase'.padEnd(38)} ${'clients'.padStart(7)} ${'ops'.padStart(6)} ${'ops/s'.padStart(9)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)}${'agent cpu'.padStart(10)}${'client cpu'.padStart(11)}${'ops/batch'.padStart(10)}`,
+        `${'phase'.padEnd(38)} ${'clients'.padStart(7)} ${'ops'.padStart(6)} ${'ops/s'.padStart(9)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)}${'agent cpu'.padStart(10)}${'client cpu'.padStart(11)}${'ops/batch'.padStart(10)}${'steal %'.padStart(8)}`,
         ...s.results.map(row),
         `allocator: ${s.stats.batches} batches, ${s.stats.writes} block writes, ${s.stats.conflicts} conflicts, ${s.stats.retries} retries`,
-        `target (≥ 500 assigns/s with ${cli.clients} clients, p99 < 20 ms): ${verdict} — ${concurrent.perSec.toFixed(0)} assigns/s, p99 ${concurrent.p99Ms.toFixed(2)} ms, flat out`,
+        targetLine,
         ...s.results.filter((r) => r.name.includes('/s')).map((r) => `  at an offered ${cli.pacedRate} assigns/s (open loop): ${r.perSec.toFixed(0)} assigns/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms`),
       );
     }
