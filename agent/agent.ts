@@ -232,8 +232,9 @@ export class Agent {
   // ------------------------------------------------------------ peers and originated prefixes
 
   /** "file", "node/<name>" or "bgppeer/<name>". */
-  private originOf(peer: string): string {
-    const o = this.origins.get(peer);
+  /** Where a peer came from, in `origins` (default: the running configuration's). */
+  private originOf(peer: string, origins = this.origins): string {
+    const o = origins.get(peer);
     return o ? formatOrigin(o) : 'file';
   }
 
@@ -370,6 +371,7 @@ export class Agent {
     const d = diffConfig(this.cfg, nextCfg);
     if (d.restartRequired.length > 0) return fail(`these changes need a restart of the agent: ${d.restartRequired.join('; ')}`);
     const old = this.cfg;
+    const oldOrigins = this.origins;
     this.fileCfg = nextFile;
     this.cfg = nextCfg;
     if (merged) this.origins = merged.origins;
@@ -379,7 +381,8 @@ export class Agent {
     for (const r of d.peersRemoved) {
       this.speaker.removePeer(r.key);
       this.peerTypes.delete(r.key);
-      this.log.info({ peer: r.key, source: r.source, origin: this.originOf(r.key) }, 'session removed: peer no longer configured');
+      // A removed peer is not in the new origins: name where it came from.
+      this.log.info({ peer: r.key, source: r.source, origin: this.originOf(r.key, oldOrigins) }, 'session removed: peer no longer configured');
       done.push(`removed ${r.key}`);
     }
     for (const c of d.peersChanged) {

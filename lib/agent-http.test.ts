@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
-import { createServer as createNetServer, type Server, type Socket } from 'node:net';
+import { spawn } from 'node:child_process';
+import { connect as netConnect, createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AgentHttpError, agentRequest, completeBody, dechunk, parseHead } from './agent-http.js';
@@ -111,6 +112,47 @@ describe('lib: agent-http against a real server', () => {
     const err = await agentRequest(socket, 'GET', '/', undefined, 150).catch((e: unknown) => e);
     expect(err).to.be.instanceOf(AgentHttpError).with.property('errno', 'ETIMEDOUT');
     expect(Date.now() - t0).to.be.lessThan(2000);
+  });
+  it('a full accept queue (EAGAIN) is waited out: the connect is retried until the agent accepts', async function () {
+    this.timeout(15_000);
+    // The server runs in a child whose event loop we can stall, with the smallest accept queue.
+    const path = join(dir, 'busy.sock');
+    const child = spawn(process.execPath, ['-e', `
+      const net = require('node:net');
+      const srv = net.createServer((s) => { s.on('error', () => {}); s.end('HTTP/1.1 200 OK\\r\\ncontent-length: 11\\r\\n\\r\\n{"ok":true}'); });
+      srv.listen({ path: process.argv[1], backlog: 1 }, () => process.stdout.write('ready\\n'));
+      process.stdin.once('data', () => { process.stdout.write('stalled\\n'); const until = Date.now() + 600; while (Date.now() < until); });
+    `, path], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const fillers: Socket[] = [];
+    try {
+      let out = '';
+      const saw = (word: string): Promise<void> => new Promise((resolve) => {
+        const check = (): void => {
+          if (out.includes(word)) resolve();
+          else child.stdout.once('data', (b: Buffer) => { out += b.toString(); check(); });
+        };
+        check();
+      });
+      await saw('ready');
+      child.stdin.write('x');
+      await saw('stalled');
+      // Fill the queue until a connect is refused with EAGAIN.
+      let refused = 0;
+      for (let i = 0; i < 16 && refused === 0; i++) {
+        refused += await new Promise<number>((resolve) => {
+          const s = netConnect(path);
+          fillers.push(s);
+          s.on('connect', () => resolve(0));
+          s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'EAGAIN' ? 1 : 0));
+        });
+      }
+      expect(refused, 'the accept queue filled up').to.equal(1);
+      const r = await agentRequest(path, 'POST', '/v1/ipam/assign', { handle: 'h' }, 10_000);
+      expect(r).to.deep.equal({ status: 200, body: { ok: true } });
+    } finally {
+      for (const s of fillers) s.destroy();
+      child.kill('SIGKILL');
+    }
   });
   it('a non-JSON body becomes an ERR_API_BAD_RESPONSE body, like the node:http clients', async () => {
     const socket = await listen(createNetServer((s) => s.end('HTTP/1.1 502 Bad\r\ncontent-length: 5\r\n\r\noops!')), 'html.sock');

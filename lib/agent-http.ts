@@ -16,7 +16,9 @@
  *
  * Errors: `AgentHttpError` with `errno` ENOENT or ECONNREFUSED (nothing
  * listening), ETIMEDOUT, ECONNRESET (closed before a full answer), or the
- * socket's own error code; EBADMSG for an answer that is not HTTP.
+ * socket's own error code; EBADMSG for an answer that is not HTTP. A full
+ * accept queue (EAGAIN on connect) is not an error: the connect is retried
+ * until the timeout.
  */
 
 export interface AgentHttpReply {
@@ -92,6 +94,14 @@ function parseBody(body: Buffer): unknown {
   }
 }
 
+/**
+ * A connect refused with EAGAIN means the agent's accept queue is full (a
+ * burst of plugins while the agent is busy): nothing was sent, so the
+ * connect is tried again after a pause that doubles from 2 ms up to this,
+ * until the request's own timeout.
+ */
+const BUSY_RETRY_MAX_MS = 64;
+
 export function agentRequest(socketPath: string, method: string, path: string, body: unknown, timeoutMs: number): Promise<AgentHttpReply> {
   const { connect } = process.getBuiltinModule('node:net');
   return new Promise<AgentHttpReply>((resolve, reject) => {
@@ -104,36 +114,59 @@ export function agentRequest(socketPath: string, method: string, path: string, b
       '',
       '',
     ].join('\r\n');
-    const sock = connect(socketPath);
-    let buf: Buffer = Buffer.alloc(0);
-    let parsed: Head | undefined;
+    const request = payload === undefined ? head : Buffer.concat([Buffer.from(head, 'latin1'), payload]);
+    let sock: ReturnType<typeof connect> | undefined;
+    let retry: NodeJS.Timeout | undefined;
+    let busyPauseMs = 2;
     let settled = false;
     const finish = (err: AgentHttpError | undefined, reply?: AgentHttpReply): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      sock.destroy();
+      clearTimeout(retry);
+      sock?.destroy();
       if (err) reject(err);
       else resolve(reply!);
     };
     const timer = setTimeout(() => finish(new AgentHttpError(`${method} ${path}: no answer within ${timeoutMs} ms`, 'ETIMEDOUT')), timeoutMs);
-    const tryComplete = (eof: boolean): void => {
-      try {
-        parsed ??= parseHead(buf);
-        const b = parsed && completeBody(buf, parsed, eof);
-        if (parsed && b) finish(undefined, { status: parsed.status, body: parseBody(b) });
-        else if (eof) finish(new AgentHttpError(`the agent on ${socketPath} closed the connection before its answer was complete`, 'ECONNRESET'));
-      } catch (err) {
-        finish(err instanceof AgentHttpError ? err : new AgentHttpError(String(err), 'EBADMSG'));
-      }
+    const attempt = (): void => {
+      const s = connect(socketPath);
+      sock = s;
+      let buf: Buffer = Buffer.alloc(0);
+      let parsed: Head | undefined;
+      let connected = false;
+      const tryComplete = (eof: boolean): void => {
+        if (sock !== s) return;
+        try {
+          parsed ??= parseHead(buf);
+          const b = parsed && completeBody(buf, parsed, eof);
+          if (parsed && b) finish(undefined, { status: parsed.status, body: parseBody(b) });
+          else if (eof) finish(new AgentHttpError(`the agent on ${socketPath} closed the connection before its answer was complete`, 'ECONNRESET'));
+        } catch (err) {
+          finish(err instanceof AgentHttpError ? err : new AgentHttpError(String(err), 'EBADMSG'));
+        }
+      };
+      s.on('connect', () => (connected = true));
+      s.on('data', (chunk: Buffer) => {
+        buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+        tryComplete(false);
+      });
+      s.on('end', () => tryComplete(true));
+      s.on('close', () => tryComplete(true));
+      s.on('error', (err: NodeJS.ErrnoException) => {
+        if (sock !== s) return;
+        if (err.code === 'EAGAIN' && !connected && !settled) {
+          // The accept queue is full; nothing reached the agent.
+          sock = undefined;
+          s.destroy();
+          retry = setTimeout(attempt, busyPauseMs);
+          busyPauseMs = Math.min(BUSY_RETRY_MAX_MS, busyPauseMs * 2);
+          return;
+        }
+        finish(new AgentHttpError(`cannot reach tortie-agent on ${socketPath}: ${err.message}`, err.code));
+      });
+      s.write(request);
     };
-    sock.on('data', (chunk: Buffer) => {
-      buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
-      tryComplete(false);
-    });
-    sock.on('end', () => tryComplete(true));
-    sock.on('close', () => tryComplete(true));
-    sock.on('error', (err: NodeJS.ErrnoException) => finish(new AgentHttpError(`cannot reach tortie-agent on ${socketPath}: ${err.message}`, err.code)));
-    sock.write(payload === undefined ? head : Buffer.concat([Buffer.from(head, 'latin1'), payload]));
+    attempt();
   });
 }

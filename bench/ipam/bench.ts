@@ -19,6 +19,9 @@
  *   --rounds R       times the concurrent assign phase runs (default 3); the verdict takes the round with the median p99
  *   --plugin K       tortie-ipam ADD+DEL pairs, sequential (default 30; 0 skips)
  *   --paced-rate R   offered load of the open-loop phase, assigns/s from all clients (default 500)
+ *   --node-flags "F" extra Node.js flags for the agent, after the bundle's own
+ *                    (--max-semi-space-size=8); e.g. the DaemonSet's
+ *                    "--max-semi-space-size=2 --optimize-for-size"
  *   --json FILE      also write the results as JSON
  *   --profile DIR    run the agents with --cpu-prof, writing their CPU profiles to DIR
  */
@@ -42,13 +45,16 @@ interface Cli {
   pacedRate: number;
   json?: string;
   profile?: string;
+  nodeFlags: string[];
 }
+
+const OPTIONS = new Set(['requests', 'clients', 'per-client', 'rounds', 'plugin', 'paced-rate', 'node-flags', 'json', 'profile']);
 
 function parseCli(argv: readonly string[]): Cli {
   const opts = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (!a.startsWith('--') || argv[i + 1] === undefined) throw new TortieError('ERR_BENCH_USAGE', `unexpected argument ${a} (see bench/ipam/bench.ts)`);
+    if (!a.startsWith('--') || !OPTIONS.has(a.slice(2)) || argv[i + 1] === undefined) throw new TortieError('ERR_BENCH_USAGE', `unexpected argument ${a} (see bench/ipam/bench.ts)`);
     opts.set(a.slice(2), argv[++i]);
   }
   const int = (k: string, d: number): number => {
@@ -56,7 +62,8 @@ function parseCli(argv: readonly string[]): Cli {
     if (!Number.isInteger(v) || v < 0) throw new TortieError('ERR_BENCH_USAGE', `--${k} takes a non-negative integer`);
     return v;
   };
-  return { requests: int('requests', 2000), clients: Math.max(1, int('clients', 16)), perClient: int('per-client', 250), rounds: Math.max(1, int('rounds', 3)), plugin: int('plugin', 30), pacedRate: Math.max(1, int('paced-rate', 500)), json: opts.get('json'), profile: opts.get('profile') };
+  return { requests: int('requests', 2000), clients: Math.max(1, int('clients', 16)), perClient: int('per-client', 250), rounds: Math.max(1, int('rounds', 3)), plugin: int('plugin', 30), pacedRate: Math.max(1, int('paced-rate', 500)), json: opts.get('json'), profile: opts.get('profile'),
+    nodeFlags: (opts.get('node-flags') ?? '').split(/\s+/).filter((f) => f !== '') };
 }
 
 /**
@@ -198,7 +205,7 @@ interface Suite {
 async function suite(topo: Topology, label: string, name: string, storeDir: string, cli: Cli, plugin: number): Promise<Suite> {
   const agent = await startAgent(topo, {
     name, routerId: '192.0.2.91',
-    ...(cli.profile !== undefined ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${cli.profile}`, `--cpu-prof-name=${name}.cpuprofile`] } : {}),
+    nodeArgs: [...cli.nodeFlags, ...(cli.profile !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${cli.profile}`, `--cpu-prof-name=${name}.cpuprofile`] : [])],
     ipamYaml: `  pools:
     - { name: bench, cidr: 10.200.0.0/16, blockSize: 26 }
   releaseCooldownSec: 0
@@ -275,7 +282,7 @@ async function main(): Promise<void> {
       await suite(topo, 'datastore on tmpfs (/dev/shm: the agent alone, no disk flush)', 'bench-tmpfs', join(shm, 'ipam-store'), cli, 0),
     ];
     const lines = [
-      `bench:ipam — ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), Linux ${release()}, Node ${process.version}, load average ${loadAtStart.map((x) => x.toFixed(1)).join(' ')} at start, ${loadavg().map((x) => x.toFixed(1)).join(' ')} at end; fresh connection per request`,
+      `bench:ipam — ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), Linux ${release()}, Node ${process.version}, load average ${loadAtStart.map((x) => x.toFixed(1)).join(' ')} at start, ${loadavg().map((x) => x.toFixed(1)).join(' ')} at end; fresh connection per request${cli.nodeFlags.length > 0 ? `; agent flags ${cli.nodeFlags.join(' ')}` : ''}`,
       'agent cpu, client cpu: CPU time (user + system) per operation in ms, of the agent process and of this client process; ops/batch: operations per allocator batch (one durable write per block per batch); steal %: CPU time the hypervisor gave to other guests during the phase (/proc/stat) — where it is more than a few %, latency figures say more about the host than about tortie',
     ];
     for (const s of suites) {

@@ -167,10 +167,37 @@ describe('k8s: three agents in namespaces against a real API server', function (
 
   async function untilEqual<T>(what: string, probe: () => Promise<T>, want: T, timeoutMs = 30_000): Promise<void> {
     let last: T | undefined;
-    await waitFor(what, async () => {
-      last = await probe();
-      return JSON.stringify(last) === JSON.stringify(want) ? true : undefined;
-    }, { timeoutMs, intervalMs: 200, describe: () => `last: ${JSON.stringify(last)}\nwant: ${JSON.stringify(want)}\n${agentLogs()}` });
+    try {
+      await waitFor(what, async () => {
+        last = await probe();
+        return JSON.stringify(last) === JSON.stringify(want) ? true : undefined;
+      }, { timeoutMs, intervalMs: 200, describe: () => `last: ${JSON.stringify(last)}\nwant: ${JSON.stringify(want)}\n${agentLogs()}` });
+    } catch (err) {
+      // What each agent believes, for a failure that does not recur at will.
+      (err as Error).message += `\n${await agentState()}`;
+      throw err;
+    }
+  }
+
+  /** Each agent's sessions, its BGP routes and kernel routes for the pod range, and its IPAM blocks. */
+  async function agentState(): Promise<string> {
+    const out: string[] = [];
+    for (const s of AGENTS) {
+      const part = async (label: string, f: () => Promise<unknown>): Promise<string> => {
+        try {
+          return `${label}: ${JSON.stringify(await f())}`;
+        } catch (err) {
+          return `${label}: (${(err as Error).message})`;
+        }
+      };
+      out.push(`=== ${s.key}`,
+        await part('sessions', async () => (await sessions(s.key)).map((x) => `${x.peer} ${x.source} ${x.state}`)),
+        await part('bgp routes 10.244', async () => (await client(s.key).get<{ routes: { prefix: string; best?: unknown }[] }>('/v1/bgp/routes?limit=200')).routes
+          .filter((r) => r.prefix.startsWith('10.244.')).map((r) => `${r.prefix} ${JSON.stringify(r.best)}`)),
+        await part('kernel 10.244', async () => Object.fromEntries(Object.entries(await kernelRoutes(ns[s.key]!)).filter(([p]) => p.startsWith('10.244.')))),
+        await part('ipam blocks', async () => (await client(s.key).get<IpamShowView>('/v1/ipam/show')).blocks.map((b) => `${b.cidr} ${b.node ?? '-'} used ${b.used}`)));
+    }
+    return out.join('\n');
   }
 
   function agentLogs(): string {
@@ -307,6 +334,10 @@ describe('k8s: three agents in namespaces against a real API server', function (
     await relabel('node-a', { rack: 'r2' });
     await relabel('node-b', { rack: 'r1' });
     await untilEqual('the ToR moves to b', async () => [await torSession('a'), await torSession('b')], ['none', 'bgppeer/tor-r1 Established']);
+    // a's log names where the removed session came from (it used to say "file": the new configuration's origins were asked).
+    const removedLine = agents.a!.proc.logTail(10_000).split('\n').reverse().find((l) => l.includes('session removed: peer no longer configured') && l.includes(`"peer":"${TOR}"`));
+    expect(removedLine, 'a logged the ToR session removed').to.be.a('string');
+    expect(JSON.parse(removedLine!)).to.deep.include({ origin: 'bgppeer/tor-r1' });
 
     // The file won all along: c's session was never touched.
     const cAfter = (await sessions('c')).find((x) => x.peer === TOR)!;
