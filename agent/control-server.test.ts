@@ -143,6 +143,14 @@ describe('agent: control server (HTTP/1.1 on the unix socket)', () => {
     expect(star.body).to.deep.equal({ path: '/v1/things/a/b' });
   });
 
+  it('reads a body of megabytes (a CNI GC list of many attachments)', async () => {
+    const attachments = Array.from({ length: 20_000 }, (_, i) => ({ containerID: `c${String(i).padStart(60, '0')}`, ifname: 'eth0' }));
+    const r = await agentRequest(sock, 'POST', '/v1/echo', { attachments }, 10_000);
+    expect(r.status).to.equal(200);
+    expect(Buffer.byteLength(JSON.stringify(attachments))).to.be.greaterThan(1_000_000);
+    expect((seen[0].body as { attachments: unknown[] }).attachments).to.deep.equal(attachments);
+  });
+
   it('maps errors: unknown endpoint 404, bad JSON 400, a refusal 409, a crash 500', async () => {
     const nf = await agentRequest(sock, 'GET', '/v1/nope', undefined, 5000);
     expect(nf.status).to.equal(404);

@@ -164,11 +164,19 @@ export class ControlServer {
     sock.on('close', () => this.sockets.delete(sock));
     sock.on('error', () => sock.destroy()); // the client went away; nothing to answer
     sock.setTimeout(IDLE_MS, () => sock.destroy());
-    let buf: Buffer | undefined;
+    // Received bytes, joined only when they may complete the request (a large body arrives in many pieces).
+    const pieces: Buffer[] = [];
+    let received = 0;
+    let buf: Buffer = Buffer.alloc(0);
     let head: RequestHead | undefined;
     let continued = false;
     const onData = (chunk: Buffer): void => {
-      buf = buf === undefined ? chunk : Buffer.concat([buf, chunk]);
+      pieces.push(chunk);
+      received += chunk.length;
+      if (head !== undefined && !('chunked' in head.body) && received < head.bodyStart + head.body.length) return;
+      buf = pieces.length === 1 ? pieces[0] : Buffer.concat(pieces, received);
+      pieces.length = 0;
+      pieces.push(buf);
       let body: Buffer | undefined;
       try {
         if (head === undefined) {
