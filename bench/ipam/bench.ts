@@ -16,7 +16,8 @@
  *   --requests N     assigns in the sequential phase (default 2000)
  *   --clients C      concurrent clients (default 16)
  *   --per-client M   assigns per concurrent client (default 250)
- *   --rounds R       times the concurrent assign phase runs (default 3); the verdict takes the round with the median p99
+ *   --rounds R       times the concurrent assign phase runs (default 3); the verdict takes
+ *                    the median p99 of the rounds during which the host took ≤ 5 % (steal)
  *   --plugin K       tortie-ipam ADD+DEL pairs, sequential (default 30; 0 skips)
  *   --paced-rate R   offered load of the open-loop phase, assigns/s from all clients (default 500)
  *   --node-flags "F" extra Node.js flags for the agent, after the bundle's own
