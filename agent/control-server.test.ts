@@ -171,6 +171,8 @@ describe('agent: control server (HTTP/1.1 on the unix socket)', () => {
     ['content-length with transfer-encoding', 'POST /v1/echo HTTP/1.1\r\ncontent-length: 2\r\ntransfer-encoding: chunked\r\n\r\n{}', 400],
     ['a transfer-encoding other than chunked', 'POST /v1/echo HTTP/1.1\r\ntransfer-encoding: gzip\r\n\r\n', 400],
     ['a bad chunk size', 'POST /v1/echo HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n', 400],
+    ['a chunked body over the limit', 'POST /v1/echo HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n900000\r\n', 413],
+    ['a chunk without its CRLF', 'POST /v1/echo HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n2\r\n{}xx0\r\n\r\n', 400],
     ['a body over the limit', `POST /v1/echo HTTP/1.1\r\ncontent-length: ${MAX_BODY_BYTES + 1}\r\n\r\n`, 413],
     ['a head over the limit', `GET /v1/echo HTTP/1.1\r\nx-pad: ${'a'.repeat(MAX_HEAD_BYTES)}\r\n\r\n`, 431],
     ['a head over the limit, still without its blank line', `GET /v1/echo HTTP/1.1\r\nx-pad: ${'a'.repeat(MAX_HEAD_BYTES + 10)}`, 431],

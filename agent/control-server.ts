@@ -18,6 +18,7 @@
 import { chmod, mkdir, unlink } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
+import { dechunk, type AgentHttpError } from '../lib/agent-http.js';
 import { TortieError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 
@@ -33,8 +34,8 @@ export const MAX_BODY_BYTES = 8 * 1024 * 1024;
 const IDLE_MS = 30_000;
 
 const REASONS: Readonly<Record<number, string>> = {
-  100: 'Continue', 200: 'OK', 400: 'Bad Request', 404: 'Not Found', 409: 'Conflict', 413: 'Content Too Large',
-  431: 'Request Header Fields Too Large', 500: 'Internal Server Error', 501: 'Not Implemented', 503: 'Service Unavailable',
+  200: 'OK', 400: 'Bad Request', 404: 'Not Found', 409: 'Conflict', 413: 'Content Too Large',
+  431: 'Request Header Fields Too Large', 500: 'Internal Server Error', 503: 'Service Unavailable',
 };
 
 /** A request whose head has been read. */
@@ -101,34 +102,6 @@ export function parseRequestHead(buf: Buffer): RequestHead | undefined {
   return { method: m[1], target: m[2], body, bodyStart: end + 4, expectContinue: expect !== undefined };
 }
 
-/**
- * A chunked body from `buf` (starting at its first chunk-size line), or
- * undefined while incomplete. Trailers after the last chunk are not waited
- * for: the answer closes the connection.
- */
-export function dechunkRequest(buf: Buffer): Buffer | undefined {
-  const parts: Buffer[] = [];
-  let total = 0;
-  let at = 0;
-  for (;;) {
-    const eol = buf.indexOf('\r\n', at);
-    if (eol < 0) {
-      if (buf.length - at > 64) throw new RequestError(400, 'bad chunk size line');
-      return undefined;
-    }
-    const sizeText = buf.toString('latin1', at, eol).split(';')[0].trim();
-    if (!/^[0-9a-fA-F]{1,8}$/.test(sizeText)) throw new RequestError(400, `bad chunk size ${JSON.stringify(sizeText.slice(0, 20))}`);
-    const size = parseInt(sizeText, 16);
-    if (size === 0) return Buffer.concat(parts, total);
-    total += size;
-    if (total > MAX_BODY_BYTES) throw new RequestError(413, `request body over ${MAX_BODY_BYTES} bytes`);
-    if (buf.length < eol + 2 + size + 2) return undefined;
-    if (buf[eol + 2 + size] !== 0x0d || buf[eol + 2 + size + 1] !== 0x0a) throw new RequestError(400, 'chunk not followed by CRLF');
-    parts.push(buf.subarray(eol + 2, eol + 2 + size));
-    at = eol + 2 + size + 2;
-  }
-}
-
 export class ControlServer {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
@@ -185,7 +158,12 @@ export class ControlServer {
         }
         const rest = buf.subarray(head.bodyStart);
         if ('chunked' in head.body) {
-          body = dechunkRequest(rest);
+          try {
+            body = dechunk(rest, MAX_BODY_BYTES);
+          } catch (err) {
+            const e = err as AgentHttpError;
+            throw new RequestError(e.errno === 'EMSGSIZE' ? 413 : 400, e.message);
+          }
         } else {
           body = rest.length >= head.body.length ? rest.subarray(0, head.body.length) : undefined;
         }

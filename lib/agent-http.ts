@@ -55,17 +55,31 @@ export function parseHead(buf: Buffer): Head | undefined {
   return { status: Number(m[1]), headers, bodyStart: end + 4 };
 }
 
-/** A chunked body, or undefined while incomplete. */
-export function dechunk(buf: Buffer): Buffer | undefined {
+/**
+ * A chunked body (from its first chunk-size line), or undefined while
+ * incomplete; trailers after the last chunk are not waited for. Throws
+ * AgentHttpError: EBADMSG when malformed, EMSGSIZE past `maxBytes`. Read by
+ * this client and by the agent's control server (agent/control-server.ts).
+ */
+export function dechunk(buf: Buffer, maxBytes = Number.MAX_SAFE_INTEGER): Buffer | undefined {
+  const bad = (what: string): AgentHttpError => new AgentHttpError(`chunked body: ${what}`, 'EBADMSG');
   const parts: Buffer[] = [];
+  let total = 0;
   let at = 0;
   for (;;) {
     const eol = buf.indexOf('\r\n', at);
-    if (eol < 0) return undefined;
-    const size = parseInt(buf.subarray(at, eol).toString('latin1'), 16);
-    if (!Number.isInteger(size) || size < 0) throw new AgentHttpError('bad chunk size in the answer', 'EBADMSG');
-    if (size === 0) return Buffer.concat(parts);
+    if (eol < 0) {
+      if (buf.length - at > 64) throw bad('chunk size line too long');
+      return undefined;
+    }
+    const sizeText = buf.toString('latin1', at, eol).split(';')[0].trim();
+    if (!/^[0-9a-fA-F]{1,8}$/.test(sizeText)) throw bad(`bad chunk size ${JSON.stringify(sizeText.slice(0, 20))}`);
+    const size = parseInt(sizeText, 16);
+    if (size === 0) return Buffer.concat(parts, total);
+    total += size;
+    if (total > maxBytes) throw new AgentHttpError(`chunked body over ${maxBytes} bytes`, 'EMSGSIZE');
     if (buf.length < eol + 2 + size + 2) return undefined;
+    if (buf[eol + 2 + size] !== 0x0d || buf[eol + 3 + size] !== 0x0a) throw bad('chunk not followed by CRLF');
     parts.push(buf.subarray(eol + 2, eol + 2 + size));
     at = eol + 2 + size + 2;
   }
